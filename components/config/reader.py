@@ -1,0 +1,179 @@
+"""A small checked reader over the stack file's nested mappings.
+
+Each read names the key path, so every problem says exactly where it is; keys nobody asked for are
+reported with a did-you-mean. Problems are collected, not raised, so one run shows all of them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+    hint: str = ""
+
+    def render(self, stack_file: str) -> str:
+        hint = f"\n    hint: {self.hint}" if self.hint else ""
+        return f"{stack_file}: {self.path}: {self.message}{hint}"
+
+
+class ConfigError(Exception):
+    """The stack file is invalid; `problems` lists every problem found, in file order."""
+
+    def __init__(self, stack_file: str, problems: Sequence[Problem]):
+        self.stack_file = stack_file
+        self.problems = list(problems)
+        super().__init__("\n".join(p.render(stack_file) for p in self.problems))
+
+
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def type_name(kind: type) -> str:
+    return _TYPE_NAMES.get(kind, kind.__name__)
+
+
+def suggest(key: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(sorted(known))}"
+
+
+class Problems:
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, path: str, message: str, hint: str = "") -> None:
+        self.items.append(Problem(path, message, hint))
+
+
+_MISSING: Any = object()
+
+
+class Section:
+    """Reads the keys of one mapping at `path`; call `done()` to report keys that were not read."""
+
+    def __init__(self, problems: Problems, path: str, data: Any, *, sep: str = "."):
+        self.problems = problems
+        self.path = path
+        self.sep = sep
+        self.read_keys: list[str] = []
+        self.valid = isinstance(data, Mapping)
+        if data is not None and not self.valid:
+            problems.add(path, f"must be a mapping of keys, got {type(data).__name__}")
+        self.data: Mapping[str, Any] = data if self.valid else {}
+
+    def key_path(self, key: str) -> str:
+        return f"{self.path}{self.sep}{key}"
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def raw(self, key: str) -> Any:
+        self.read_keys.append(key)
+        return self.data.get(key)
+
+    def get(
+        self,
+        key: str,
+        kind: type[T],
+        default: T = _MISSING,
+        *,
+        choices: Sequence[T] | None = None,
+        check: Callable[[T], str | None] | None = None,
+        hint: str = "",
+    ) -> T:
+        """The value at `key` if it has the right type (and passes `check`), else `default`.
+
+        Without a default the key is required. `check` returns a problem message or None.
+        """
+        self.read_keys.append(key)
+        path = self.key_path(key)
+        if key not in self.data or self.data[key] is None:
+            if default is _MISSING:
+                self.problems.add(path, "is required but missing", hint)
+                return None  # type: ignore[return-value]
+            return default
+        value = self.data[key]
+        value = _coerce(value, kind)
+        if not _is_kind(value, kind):
+            self.problems.add(
+                path, f"must be {type_name(kind)}, got {value!r}", hint or f"write it as {type_name(kind)}"
+            )
+            return default if default is not _MISSING else None  # type: ignore[return-value]
+        if choices is not None and value not in choices:
+            allowed = ", ".join(str(c) for c in choices)
+            self.problems.add(path, f"{value!r} is not one of the allowed values: {allowed}", hint)
+            return default if default is not _MISSING else None  # type: ignore[return-value]
+        if check is not None:
+            message = check(value)
+            if message:
+                self.problems.add(path, message, hint)
+                return default if default is not _MISSING else None  # type: ignore[return-value]
+        return value
+
+    def get_list(
+        self,
+        key: str,
+        kind: type[T],
+        default: Sequence[T] = (),
+        *,
+        check: Callable[[T], str | None] | None = None,
+        hint: str = "",
+    ) -> tuple[T, ...]:
+        self.read_keys.append(key)
+        path = self.key_path(key)
+        value = self.data.get(key)
+        if value is None:
+            return tuple(default)
+        if not isinstance(value, list):
+            self.problems.add(path, f"must be a list of {type_name(kind)}, got {value!r}", hint)
+            return tuple(default)
+        items: list[T] = []
+        for i, item in enumerate(value):
+            item = _coerce(item, kind)
+            if not _is_kind(item, kind):
+                self.problems.add(f"{path}[{i}]", f"must be {type_name(kind)}, got {item!r}", hint)
+                continue
+            message = check(item) if check else None
+            if message:
+                self.problems.add(f"{path}[{i}]", message, hint)
+                continue
+            items.append(item)
+        return tuple(items)
+
+    def done(self) -> None:
+        known = list(dict.fromkeys(self.read_keys))
+        for key in self.data:
+            if key not in known:
+                self.problems.add(self.key_path(str(key)), "is not a known key", suggest(str(key), known))
+
+
+def _coerce(value: Any, kind: type) -> Any:
+    """Plain top-level Pulumi config values arrive as strings; accept "30" for an int and "true" for a bool."""
+    if isinstance(value, str):
+        if kind is int and value.strip().lstrip("-").isdigit():
+            return int(value)
+        if kind is bool and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if kind is float:
+            try:
+                return float(value)
+            except ValueError:
+                return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)

@@ -1,0 +1,86 @@
+"""RunnerRegistration: one GitHub runner registration per runner instance.
+
+Why not `pulumi_github.get_actions_registration_token`: that invoke mints a new token on every
+preview and up, and does not mark it secret, so every preview would show a user-data change and the
+token would sit in plaintext in the state. This resource mints once at create, keeps the token as a
+secret output, and is replaced only together with the instance it serves (same
+`replacement_fingerprint`). A deliberate re-mint is:
+
+    pulumi up --replace '<urn of the RunnerRegistration>'
+
+`pulumi destroy` removes the runner from GitHub by name. If the stored credential no longer works at
+that time, export ARM64_RUNNERS_GITHUB_TOKEN with a valid one and rerun the destroy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi.dynamic
+
+from components.github.provider import RunnerRegistrationProvider
+
+
+@dataclass
+class RunnerRegistrationArgs:
+    #: GithubTarget.api_url (https://api.github.com, or <baseUrl>/api/v3 for Enterprise Server).
+    api_url: str
+    #: GithubTarget.scope_path: /repos/{owner}/{repo} or /orgs/{org}.
+    scope_path: str
+    runner_name: str
+    labels: Sequence[str]
+    ephemeral: bool
+    #: Org runner group name (None = default group). An Output (e.g. the group resource's name)
+    #: makes the registration wait for the group.
+    runner_group: pulumi.Input[str] | None
+    #: Anything whose change replaces the instance; the registration is replaced with it.
+    replacement_fingerprint: pulumi.Input[str]
+    #: The stack's GitHub credential; stored only as a secret.
+    github_token: pulumi.Input[str] = field(repr=False)
+    #: How long destroy waits for a runner that is running a job.
+    busy_timeout_seconds: int = 600
+
+
+class RunnerRegistration(pulumi.dynamic.Resource):
+    """`.token` (secret): a registration token, or the encoded JIT config when ephemeral."""
+
+    token: pulumi.Output[str]
+    expires_at: pulumi.Output[str]
+    runner_name: pulumi.Output[str]
+    runner_id: pulumi.Output[int]
+
+    def __init__(
+        self,
+        name: str,
+        args: RunnerRegistrationArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        provider: RunnerRegistrationProvider | None = None,
+    ) -> None:
+        props = {
+            "api_url": args.api_url,
+            "scope_path": args.scope_path,
+            "runner_name": args.runner_name,
+            "labels": list(args.labels),
+            "ephemeral": args.ephemeral,
+            "runner_group": args.runner_group if args.runner_group is not None else "",
+            "replacement_fingerprint": args.replacement_fingerprint,
+            "github_token": pulumi.Output.secret(args.github_token),
+            "busy_timeout_seconds": args.busy_timeout_seconds,
+            "token": None,
+            "expires_at": None,
+            "runner_id": None,
+        }
+        secret_outputs = pulumi.ResourceOptions(
+            additional_secret_outputs=["token", "github_token"]
+        )
+        super().__init__(
+            provider or RunnerRegistrationProvider(),
+            name,
+            props,
+            pulumi.ResourceOptions.merge(secret_outputs, opts),
+        )
+        # Secret on this side too, so every consumer (and mocks) sees a secret.
+        self.token = pulumi.Output.secret(self.token)

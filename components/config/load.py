@@ -44,6 +44,8 @@ class RawConfig:
     secret_keys: frozenset[str]
     stack: str
     stack_file: str
+    #: Pulumi ESC environments the stack file imports; they may supply keys (github:token) offline tools cannot see.
+    environments: tuple[str, ...] = ()
 
 
 def stack_file_path(stack: str) -> str:
@@ -91,6 +93,8 @@ def validate(raw: RawConfig) -> StackConfig:
 
 def _check_github_token(problems: Problems, raw: RawConfig) -> None:
     if "github:token" not in raw.values:
+        if raw.environments:
+            return  # supplied by an ESC environment: Pulumi resolves it (as a secret) at run time
         problems.add("github:token", "is required: the credential that mints registration tokens",
                      "pulumi config set --secret github:token <fine-grained PAT> (see README, GitHub permissions)")
     elif "github:token" not in raw.secret_keys:
@@ -125,7 +129,8 @@ def read_stack_file(path: str | Path) -> RawConfig:
         if isinstance(value, Mapping) and set(value) == {"secure"}:
             secret_keys.add(key)
         values[key] = value
-    return RawConfig(values, frozenset(secret_keys), stack, _display_path(path))
+    environments = tuple(str(e) for e in document.get("environment") or ())
+    return RawConfig(values, frozenset(secret_keys), stack, _display_path(path), environments)
 
 
 def _display_path(path: Path) -> str:

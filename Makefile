@@ -1,0 +1,85 @@
+# arm64-runners — every command sets itself up (venv + pip) on first use.
+#   make plan [STACK=name] [FORMAT=text|json|markdown]   offline plan (no cloud, no Pulumi CLI)
+#   make test                                            unit tests, mock engine, validators, lint
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK ?= mixed
+FORMAT ?= text
+TIMEOUT ?= 900
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv plan cloud-init test unit lint e2e emulation-test bench bench-boot \
+        preview up destroy remint refresh-image status wait-online validate gc clean
+
+help:
+	@sed -n '1,5p' Makefile; grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed ## create .venv with runtime and dev dependencies
+
+plan: $(VENV)/.installed ## offline plan of STACK (default: mixed) as FORMAT
+	@$(PY) -m tools.plan --stack $(STACK) --format $(FORMAT)
+
+cloud-init: $(VENV)/.installed ## write each instance's rendered user-data to build/cloud-init/STACK/
+	@$(PY) -m tools.plan --stack $(STACK) --cloud-init-dir build/cloud-init/$(STACK)
+
+test: $(VENV)/.installed lint unit ## the test suite CI runs (unit + mock engine + validators + lint)
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q -m "not e2e and not emulation"
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy components
+
+e2e: $(VENV)/.installed ## boot real cloud-init on arm64 Debian under QEMU (root; slow on first run)
+	$(PY) -m pytest -q -m e2e tests/e2e
+
+emulation-test: $(VENV)/.installed ## prove emulated pools run jobs as aarch64 (root)
+	$(PY) -m pytest -q -m emulation tests/emulation
+
+bench: $(VENV)/.installed ## plan time per example stack vs the provider-SDK import floor
+	$(PY) -m tools.bench
+
+bench-boot: $(VENV)/.installed ## cloud-init start -> READY vs an empty boot, user-data sizes
+	$(PY) -m tools.bench_boot
+
+# --- with the Pulumi CLI and credentials -------------------------------------------------------
+preview: $(VENV)/.installed ## pulumi preview for STACK with the policy pack
+	pulumi preview --stack $(STACK) --policy-pack policy
+
+up: $(VENV)/.installed ## pulumi up for STACK, then wait until its runners are online
+	pulumi up --stack $(STACK) --policy-pack policy
+	$(MAKE) wait-online STACK=$(STACK)
+
+destroy: $(VENV)/.installed ## pulumi destroy for STACK, then check GitHub holds none of its runners
+	pulumi destroy --stack $(STACK)
+	$(PY) -m tools.ops status --stack $(STACK) --expect-none
+
+remint: $(VENV)/.installed ## replace a runner's registration (new token) and its instance: RUNNER=<runner name>
+	pulumi up --stack $(STACK) --replace "$$($(PY) -m tools.urns --stack $(STACK) registration $(RUNNER))"
+
+refresh-image: $(VENV)/.installed ## move STACK's pools to the newest upstream image (replaces instances)
+	pulumi up --stack $(STACK) $$($(PY) -m tools.urns --stack $(STACK) image-pins --as-replace-flags)
+
+status: $(VENV)/.installed ## STACK's runners as GitHub sees them
+	$(PY) -m tools.ops status --stack $(STACK)
+
+wait-online: $(VENV)/.installed ## exit 0 once every runner of STACK is online (TIMEOUT seconds)
+	$(PY) -m tools.ops wait-online --stack $(STACK) --timeout $(TIMEOUT)
+
+validate: $(VENV)/.installed ## dispatch WORKFLOW with INPUTS on STACK's runners, write a go/no-go report
+	$(PY) -m tools.ops validate --stack $(STACK) --workflow "$(WORKFLOW)" --inputs "$(INPUTS)"
+
+gc: $(VENV)/.installed ## remove STACK's offline runners that GitHub still lists
+	$(PY) -m tools.ops gc --stack $(STACK)
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

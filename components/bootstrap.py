@@ -1,0 +1,188 @@
+"""Renders a runner's cloud-init user-data from the real files under cloud-init/.
+
+`cloud-init/cloud-config.yaml` is the skeleton; every script, unit and setting is added to it as a
+`write_files` entry and the document is dumped with pyyaml. Nothing secret is ever rendered: the token
+reaches the host at boot through the cloud's hand-off script (see cloud-init/README.md), so the rendered
+text can be checked, sized and diffed freely — it is still wrapped in `Output.secret` by `secret_user_data`
+because clouds store user-data in clear text.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pulumi
+import yaml
+
+from components.config.model import RunnerSettings
+
+CLOUD_INIT_DIR = Path(__file__).resolve().parent.parent / "cloud-init"
+LIB = "/usr/local/lib/arm64-runner"
+ETC = "/etc/arm64-runner"
+UNIT_DIR = "/etc/systemd/system"
+
+Variant = Literal["native", "emulated"]
+
+_SETTING_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+#: Setting names that would mean a secret is being rendered into user-data.
+_SECRET_KEY = re.compile(r"(^|_)(TOKEN|SECRET|PASSWORD|JITCONFIG)$")
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class TokenHandoff:
+    """The per-cloud piece: which cloud-init/handoff/ script fetches the token, and its settings."""
+
+    script: str
+    #: Non-secret KEY=VALUE for the script (parameter name, region, URL), written to handoff.env.
+    settings: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BootstrapSpec:
+    runner_name: str
+    registration_url: str
+    labels: tuple[str, ...]
+    runner: RunnerSettings
+    runner_group: str | None
+    handoff: TokenHandoff
+    variant: Variant = "native"
+    #: False only for images that already carry the packages (offline test guests).
+    install_packages: bool = True
+
+
+def render_user_data(spec: BootstrapSpec, *, source_dir: Path | None = None) -> str:
+    """The `#cloud-config` document for one runner (valid for `cloud-init schema --config-file`)."""
+    source = source_dir or CLOUD_INIT_DIR
+    _validate(spec, source)
+    document: dict[str, Any] = yaml.safe_load((source / "cloud-config.yaml").read_text())
+    entries = [
+        _entry(f"{ETC}/runner.env", _env_file(runner_env(spec)), "0644"),
+        _entry(f"{ETC}/handoff.env", _env_file(dict(spec.handoff.settings)), "0600"),
+        _entry("/etc/docker/daemon.json", (source / "files" / "daemon.json").read_text(), "0644"),
+        _entry(f"{LIB}/handoff.sh", (source / "handoff" / spec.handoff.script).read_text(), "0700"),
+    ]
+    entries += [_entry(f"{LIB}/{p.name}", p.read_text(), _mode(p)) for p in _files(source / "scripts")]
+    entries += [_entry(f"{UNIT_DIR}/{p.name}", p.read_text(), "0644") for p in _files(source / "units")]
+    hooks = _variant_files(source, spec.variant)
+    entries += [_entry(f"{LIB}/variant/{name}", p.read_text(), _mode(p)) for name, p in hooks]
+    document["write_files"] = list(document.get("write_files") or []) + entries
+    return "#cloud-config\n" + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=4096)
+
+
+def runner_env(spec: BootstrapSpec) -> dict[str, str]:
+    """The non-secret settings the scripts read from /etc/arm64-runner/runner.env."""
+    runner = spec.runner
+    return {
+        "RUNNER_NAME": spec.runner_name,
+        "RUNNER_URL": spec.registration_url,
+        "RUNNER_LABELS": ",".join(spec.labels),
+        "RUNNER_GROUP": spec.runner_group or "",
+        "RUNNER_VERSION": runner.version,
+        "RUNNER_SHA256": runner.sha256,
+        "RUNNER_DOWNLOAD_BASE": runner.download_base_url,
+        "RUNNER_EPHEMERAL": _flag(runner.ephemeral),
+        "RUNNER_DISABLE_UPDATE": _flag(runner.disable_update),
+        "IDLE_TIMEOUT_MINUTES": str(runner.idle_timeout_minutes),
+        "IDLE_ACTION": runner.idle_action,
+        "BLOCK_METADATA": _flag(runner.block_metadata),
+        "PRUNE_THRESHOLD_GB": str(runner.docker_prune_threshold_gb),
+        "INSTALL_PACKAGES": _flag(spec.install_packages),
+        "RUNNER_VARIANT": spec.variant,
+        "RUNNER_USER": "runner",
+    }
+
+
+def template_digest(variant: str = "native", *, source_dir: Path | None = None) -> str:
+    """sha256 over every file a render of `variant` may use: a change means instances must be replaced."""
+    source = source_dir or CLOUD_INIT_DIR
+    digest = hashlib.sha256()
+    paths = [source / "cloud-config.yaml"]
+    for part in ("scripts", "units", "files", "handoff"):
+        paths += _files(source / part)
+    paths += [p for _, p in _variant_files(source, variant)]
+    for path in paths:
+        digest.update(path.relative_to(source).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def gzip_base64(text: str) -> str:
+    """gzip (deterministic: no timestamp) then base64, for EC2 `user_data_base64` and OCI metadata."""
+    return base64.b64encode(gzip.compress(text.encode(), compresslevel=9, mtime=0)).decode()
+
+
+def secret_user_data(spec: BootstrapSpec) -> pulumi.Output[str]:
+    """The rendered user-data as a secret Output (clouds keep user-data in clear text in state)."""
+    return pulumi.Output.secret(render_user_data(spec))
+
+
+def _validate(spec: BootstrapSpec, source: Path) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", spec.runner_name):
+        raise ValueError(f"runner name {spec.runner_name!r}: use letters, digits, '.', '_' or '-' (≤ 64)")
+    bad_labels = [label for label in spec.labels if not _LABEL.fullmatch(label)]
+    if bad_labels or not spec.labels:
+        raise ValueError(f"labels {list(spec.labels)!r}: each must be letters, digits, '.', '_' or '-'")
+    if not re.fullmatch(r"[0-9a-f]{64}", spec.runner.sha256):
+        raise ValueError(f"runner sha256 {spec.runner.sha256!r} is not a SHA-256 hex digest")
+    if not (source / "handoff" / spec.handoff.script).is_file() or "/" in spec.handoff.script:
+        raise ValueError(f"hand-off script {spec.handoff.script!r} is not a file under cloud-init/handoff/")
+    if spec.variant != "native" and not (source / "variants" / spec.variant).is_dir():
+        raise ValueError(f"bootstrap variant {spec.variant!r} has no directory cloud-init/variants/")
+    for key, value in spec.handoff.settings.items():
+        if not _SETTING_KEY.fullmatch(key) or _SECRET_KEY.search(key):
+            raise ValueError(f"hand-off setting {key!r}: an UPPER_CASE name that does not denote a secret")
+        if not isinstance(value, str):
+            # A pulumi Output here would be a secret (or unknown) leaking into user-data.
+            raise TypeError(f"hand-off setting {key!r} must be a plain str, got {type(value).__name__}")
+    for key, value in {**runner_env(spec), **spec.handoff.settings}.items():
+        if "\n" in value or "\0" in value:
+            raise ValueError(f"setting {key!r} contains a newline or NUL")
+
+
+def _env_file(values: Mapping[str, str]) -> str:
+    return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
+
+
+def _entry(path: str, content: str, permissions: str) -> dict[str, str]:
+    return {"path": path, "permissions": permissions, "content": content}
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.is_file()) if directory.is_dir() else []
+
+
+def _variant_files(source: Path, variant: str) -> Iterator[tuple[str, Path]]:
+    """Native hooks, overlaid by the variant's files of the same name (see README: variant hooks)."""
+    chosen = {p.name: p for p in _files(source / "variants" / "native")}
+    if variant != "native":
+        chosen.update({p.name: p for p in _files(source / "variants" / variant)})
+    yield from sorted(chosen.items())
+
+
+def _mode(path: Path) -> str:
+    return "0755" if path.stat().st_mode & 0o111 else "0644"
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the scripts) as literal blocks: readable and smaller than escaped strings."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)

@@ -18,6 +18,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, ConfigError
@@ -240,6 +241,7 @@ def run_stack(
                 result.secret_outputs.add(name)
         return result
     finally:
+        _sync_await(wait_for_rpcs())  # the root Stack registration is in flight even when config failed
         pulumi.runtime.settings.reset_options()
         asyncio.set_event_loop(None)
         loop.close()

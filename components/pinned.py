@@ -30,13 +30,9 @@ class PinnedValueProvider(pulumi.dynamic.ResourceProvider):
 
         candidate = str(props["candidate"])
         pin_id = "pin-" + hashlib.sha256(candidate.encode()).hexdigest()[:16]
-        return pulumi.dynamic.CreateResult(
-            pin_id, {"candidate": candidate, "value": candidate}
-        )
+        return pulumi.dynamic.CreateResult(pin_id, {"candidate": candidate, "value": candidate})
 
-    def diff(
-        self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]
-    ) -> pulumi.dynamic.DiffResult:
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
         # A new candidate is exactly what must NOT show up: the pin holds until --replace.
         return pulumi.dynamic.DiffResult(changes=False, replaces=[], stables=["value"])
 

@@ -69,29 +69,17 @@ class RunnerRegistrationProvider(pulumi.dynamic.ResourceProvider):
         name = str(props["runner_name"])
         outs = {k: v for k, v in props.items() if k != "__provider"}
         if props.get("ephemeral"):
-            group_id = scope.resolve_runner_group_id(
-                client, scope_path, props.get("runner_group") or None
-            )
-            jit = scope.generate_jit_config(
-                client, scope_path, name, [str(x) for x in props["labels"]], group_id
-            )
+            group_id = scope.resolve_runner_group_id(client, scope_path, props.get("runner_group") or None)
+            jit = scope.generate_jit_config(client, scope_path, name, [str(x) for x in props["labels"]], group_id)
             # A JIT config has no stated expiry; GitHub drops an unused one with its runner (1 day).
-            outs.update(
-                token=jit.encoded_jit_config, expires_at="", runner_id=jit.runner_id
-            )
+            outs.update(token=jit.encoded_jit_config, expires_at="", runner_id=jit.runner_id)
         else:
             minted = scope.mint_registration_token(client, scope_path)
             outs.update(token=minted.token, expires_at=minted.expires_at, runner_id=0)
         return pulumi.dynamic.CreateResult(f"{name}-{uuid.uuid4().hex[:12]}", outs)
 
-    def diff(
-        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
-    ) -> pulumi.dynamic.DiffResult:
-        replaces = [
-            key
-            for key in REPLACE_ON
-            if _normal(olds.get(key)) != _normal(news.get(key))
-        ]
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+        replaces = [key for key in REPLACE_ON if _normal(olds.get(key)) != _normal(news.get(key))]
         # Delete first: the old runner must be gone before a new one with the same name registers,
         # or the old delete-by-name would remove the new runner (and JIT refuses duplicate names).
         return pulumi.dynamic.DiffResult(

@@ -73,9 +73,7 @@ class RunnerRegistration(pulumi.dynamic.Resource):
             "expires_at": None,
             "runner_id": None,
         }
-        secret_outputs = pulumi.ResourceOptions(
-            additional_secret_outputs=["token", "github_token"]
-        )
+        secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["token", "github_token"])
         super().__init__(
             provider or RunnerRegistrationProvider(),
             name,

@@ -132,10 +132,7 @@ class GithubClient:
             if _is_rate_limited(status, headers):
                 wait = self._rate_limit_wait(headers)
                 rate_waits += 1
-                if (
-                    rate_waits > self.max_rate_limit_waits
-                    or wait > self.max_rate_limit_wait_seconds
-                ):
+                if rate_waits > self.max_rate_limit_waits or wait > self.max_rate_limit_wait_seconds:
                     raise RateLimitedError(
                         f"{what}: GitHub rate limit exceeded ({message}); it resets in about "
                         f"{int(wait)} s ({_reset_text(headers)}): rerun after that, or use a token "
@@ -156,9 +153,7 @@ class GithubClient:
                 continue
             raise self._client_error(what, status, message)
 
-    def _send(
-        self, method: str, url: str, body: Any
-    ) -> tuple[int, dict[str, str], Any]:
+    def _send(self, method: str, url: str, body: Any) -> tuple[int, dict[str, str], Any]:
         payload = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=payload, method=method)
         request.add_header("Accept", "application/vnd.github+json")
@@ -168,9 +163,7 @@ class GithubClient:
         if payload is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(
-                request, timeout=self.timeout_seconds
-            ) as answer:
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as answer:
                 return answer.status, _lower_keys(answer.headers), _parse(answer.read())
         except urllib.error.HTTPError as error:
             with error:
@@ -210,9 +203,7 @@ class GithubClient:
                 status,
             )
         if status in (409, 422):
-            return UnprocessableError(
-                f"{what}: GitHub refused it ({status} {message})", status
-            )
+            return UnprocessableError(f"{what}: GitHub refused it ({status} {message})", status)
         return GithubApiError(f"{what}: GitHub answered {status} ({message})", status)
 
 

@@ -35,9 +35,7 @@ class JitConfig:
     runner_id: int
 
 
-def list_runners(
-    client: GithubClient, scope_path: str, prefix: str = ""
-) -> list[dict[str, Any]]:
+def list_runners(client: GithubClient, scope_path: str, prefix: str = "") -> list[dict[str, Any]]:
     """Every runner of the scope whose name starts with `prefix` (all pages)."""
     runners: list[dict[str, Any]] = []
     page = 1
@@ -54,9 +52,7 @@ def list_runners(
         page += 1
 
 
-def find_runner(
-    client: GithubClient, scope_path: str, name: str
-) -> dict[str, Any] | None:
+def find_runner(client: GithubClient, scope_path: str, name: str) -> dict[str, Any] | None:
     for runner in list_runners(client, scope_path, name):
         if runner.get("name") == name:
             return runner
@@ -68,9 +64,7 @@ def mint_registration_token(client: GithubClient, scope_path: str) -> MintedToke
     return MintedToken(token=answer.data["token"], expires_at=answer.data["expires_at"])
 
 
-def resolve_runner_group_id(
-    client: GithubClient, scope_path: str, group: str | None
-) -> int:
+def resolve_runner_group_id(client: GithubClient, scope_path: str, group: str | None) -> int:
     """The id of the org runner group called `group` (the default group when None)."""
     if not group or not scope_path.startswith("/orgs/"):
         return DEFAULT_RUNNER_GROUP_ID

@@ -64,9 +64,7 @@ Handler = Callable[[FakeRequest, "re.Match[str]"], FakeResponse]
 class FakeGithub:
     """Threaded fake of the GitHub REST endpoints the project uses."""
 
-    def __init__(
-        self, api_prefix: str = "", credentials: tuple[str, ...] = (DEFAULT_CREDENTIAL,)
-    ):
+    def __init__(self, api_prefix: str = "", credentials: tuple[str, ...] = (DEFAULT_CREDENTIAL,)):
         self.api_prefix = api_prefix.rstrip("/")
         self.credentials: set[str] = set(credentials)
         #: Scopes (e.g. "/orgs/octo") where every credential gets 403.
@@ -101,7 +99,7 @@ class FakeGithub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
         return self
 
@@ -136,16 +134,12 @@ class FakeGithub:
 
     def add_runner_group(self, org_scope: str, name: str) -> int:
         with self.lock:
-            groups = self.runner_groups.setdefault(
-                org_scope, [{"id": 1, "name": "Default"}]
-            )
+            groups = self.runner_groups.setdefault(org_scope, [{"id": 1, "name": "Default"}])
             group_id = max(g["id"] for g in groups) + 1
             groups.append({"id": group_id, "name": name})
             return group_id
 
-    def add_runner(
-        self, scope: str, name: str, *, busy: bool = False, labels: tuple[str, ...] = ()
-    ) -> dict[str, Any]:
+    def add_runner(self, scope: str, name: str, *, busy: bool = False, labels: tuple[str, ...] = ()) -> dict[str, Any]:
         with self.lock:
             self._next_id += 1
             runner = {
@@ -160,17 +154,11 @@ class FakeGithub:
             self.runners.setdefault(scope, {})[runner["id"]] = runner
             return runner
 
-    def register_runner(
-        self, scope: str, name: str, token: str, labels: tuple[str, ...] = ()
-    ) -> dict[str, Any]:
+    def register_runner(self, scope: str, name: str, token: str, labels: tuple[str, ...] = ()) -> dict[str, Any]:
         """What `config.sh --url … --token …` does: a valid, unexpired token for `scope` adds a runner."""
         with self.lock:
             minted = next((t for t in self.tokens if t["token"] == token), None)
-            if (
-                minted is None
-                or minted["scope"] != scope
-                or minted["kind"] != "registration"
-            ):
+            if minted is None or minted["scope"] != scope or minted["kind"] != "registration":
                 raise ValueError(f"token not valid for {scope}")
             if minted["expires_epoch"] < time.time():
                 raise ValueError("registration token expired")
@@ -188,11 +176,7 @@ class FakeGithub:
 
     def runner_names(self, scope: str, prefix: str = "") -> list[str]:
         with self.lock:
-            return sorted(
-                r["name"]
-                for r in self.runners.get(scope, {}).values()
-                if r["name"].startswith(prefix)
-            )
+            return sorted(r["name"] for r in self.runners.get(scope, {}).values() if r["name"].startswith(prefix))
 
     def fail_next(
         self,
@@ -205,19 +189,13 @@ class FakeGithub:
         times: int = 1,
     ) -> None:
         """Answer the next `times` matching requests with `status` instead of serving them."""
-        response = FakeResponse(
-            status, body or {"message": f"injected {status}"}, headers or {}
-        )
+        response = FakeResponse(status, body or {"message": f"injected {status}"}, headers or {})
         with self.lock:
             self.failures.append(InjectedFailure(method, path_pattern, response, times))
 
     def requests_to(self, method: str, pattern: str) -> list[FakeRequest]:
         with self.lock:
-            return [
-                r
-                for r in self.requests
-                if r.method == method and re.fullmatch(pattern, r.path)
-            ]
+            return [r for r in self.requests if r.method == method and re.fullmatch(pattern, r.path)]
 
     def _runner_by_name(self, scope: str, name: str) -> dict[str, Any]:
         for runner in self.runners.get(scope, {}).values():
@@ -272,18 +250,13 @@ class FakeGithub:
             request.path = request.path[len(self.api_prefix) :]
             self.requests.append(request)
             for failure in self.failures:
-                if failure.method == request.method and re.fullmatch(
-                    failure.path_pattern, request.path
-                ):
+                if failure.method == request.method and re.fullmatch(failure.path_pattern, request.path):
                     failure.times -= 1
                     if failure.times <= 0:
                         self.failures.remove(failure)
                     return failure.response
             scheme, _, credential = request.authorization.partition(" ")
-            if (
-                scheme.lower() not in ("bearer", "token")
-                or credential not in self.credentials
-            ):
+            if scheme.lower() not in ("bearer", "token") or credential not in self.credentials:
                 return FakeResponse(401, {"message": "Bad credentials"})
             for method, pattern, handler in self._routes:
                 match = pattern.fullmatch(request.path)
@@ -294,9 +267,7 @@ class FakeGithub:
                     if scope in self.forbidden:
                         return FakeResponse(
                             403,
-                            {
-                                "message": "Resource not accessible by personal access token"
-                            },
+                            {"message": "Resource not accessible by personal access token"},
                         )
                     return handler(request, match)
             return FakeResponse(404, {"message": "Not Found"})
@@ -314,49 +285,35 @@ class FakeGithub:
         self.tokens.append(minted)
         return minted
 
-    def _registration_token(
-        self, request: FakeRequest, match: re.Match[str]
-    ) -> FakeResponse:
+    def _registration_token(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         minted = self._mint(match["scope"], "registration")
-        return FakeResponse(
-            201, {"token": minted["token"], "expires_at": minted["expires_at"]}
-        )
+        return FakeResponse(201, {"token": minted["token"], "expires_at": minted["expires_at"]})
 
     def _remove_token(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         minted = self._mint(match["scope"], "remove")
-        return FakeResponse(
-            201, {"token": minted["token"], "expires_at": minted["expires_at"]}
-        )
+        return FakeResponse(201, {"token": minted["token"], "expires_at": minted["expires_at"]})
 
     def _jitconfig(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         scope = match["scope"]
         body = request.body or {}
         missing = [k for k in ("name", "labels", "runner_group_id") if k not in body]
         if missing:
-            return FakeResponse(
-                422, {"message": f"Invalid input: missing {', '.join(missing)}"}
-            )
+            return FakeResponse(422, {"message": f"Invalid input: missing {', '.join(missing)}"})
         group_ids = {g["id"] for g in self.runner_groups.get(scope, [{"id": 1}])}
         if body["runner_group_id"] not in group_ids:
             return FakeResponse(404, {"message": "Not Found"})
         if any(r["name"] == body["name"] for r in self.runners[scope].values()):
             return FakeResponse(
                 409,
-                {
-                    "message": "Already exists - A runner with the same name already exists."
-                },
+                {"message": "Already exists - A runner with the same name already exists."},
             )
         runner = self.add_runner(scope, body["name"], labels=tuple(body["labels"]))
         runner["status"] = "offline"
         runner["runner_group_id"] = body["runner_group_id"]
         minted = self._mint(scope, "jit")
-        encoded = base64.b64encode(
-            json.dumps({"runner": runner["name"], "secret": minted["token"]}).encode()
-        ).decode()
+        encoded = base64.b64encode(json.dumps({"runner": runner["name"], "secret": minted["token"]}).encode()).decode()
         minted["token"] = encoded
-        return FakeResponse(
-            201, {"runner": dict(runner), "encoded_jit_config": encoded}
-        )
+        return FakeResponse(201, {"runner": dict(runner), "encoded_jit_config": encoded})
 
     def _tick_busy(self) -> None:
         for runner_id, left in list(self.busy_for.items()):
@@ -374,17 +331,13 @@ class FakeGithub:
         self._tick_busy()
         per_page = min(int(request.query.get("per_page", 30)), 100)
         page = int(request.query.get("page", 1))
-        everything = sorted(
-            self.runners[match["scope"]].values(), key=lambda r: r["id"]
-        )
+        everything = sorted(self.runners[match["scope"]].values(), key=lambda r: r["id"])
         if "name" in request.query:
             everything = [r for r in everything if r["name"] == request.query["name"]]
         chunk = everything[(page - 1) * per_page : page * per_page]
         headers = {}
         if page * per_page < len(everything):
-            next_url = (
-                f"{self.api_url}{request.path}?per_page={per_page}&page={page + 1}"
-            )
+            next_url = f"{self.api_url}{request.path}?per_page={per_page}&page={page + 1}"
             headers["Link"] = f'<{next_url}>; rel="next"'
         return FakeResponse(
             200,
@@ -394,15 +347,9 @@ class FakeGithub:
 
     def _get_runner(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         runner = self.runners[match["scope"]].get(int(match["id"]))
-        return (
-            FakeResponse(200, dict(runner))
-            if runner
-            else FakeResponse(404, {"message": "Not Found"})
-        )
+        return FakeResponse(200, dict(runner)) if runner else FakeResponse(404, {"message": "Not Found"})
 
-    def _delete_runner(
-        self, request: FakeRequest, match: re.Match[str]
-    ) -> FakeResponse:
+    def _delete_runner(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         runners = self.runners[match["scope"]]
         runner = runners.get(int(match["id"]))
         if runner is None:
@@ -410,9 +357,7 @@ class FakeGithub:
         if runner["busy"]:
             return FakeResponse(
                 422,
-                {
-                    "message": f'Bad request - Runner "{runner["name"]}" is still running a job"'
-                },
+                {"message": f'Bad request - Runner "{runner["name"]}" is still running a job"'},
             )
         del runners[runner["id"]]
         return FakeResponse(204)

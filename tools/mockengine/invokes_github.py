@@ -44,13 +44,9 @@ ANSWERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 def dynamic_outputs(inputs: dict[str, Any]) -> dict[str, Any]:
     """Outputs a dynamic provider of this project computes, for the given inputs."""
-    if set(inputs) - {"__provider", "value"} == {
-        "candidate"
-    }:  # components.pinned.PinnedValue
+    if set(inputs) - {"__provider", "value"} == {"candidate"}:  # components.pinned.PinnedValue
         return {"value": inputs["candidate"]}
-    if (
-        "runner_name" in inputs and "scope_path" in inputs
-    ):  # components.github RunnerRegistration
+    if "runner_name" in inputs and "scope_path" in inputs:  # components.github RunnerRegistration
         name = str(inputs["runner_name"])
         seed = _digest(str(inputs.get("scope_path")), name)
         if inputs.get("ephemeral"):

@@ -1,0 +1,253 @@
+"""RunnerRegistrationProvider create / diff / read / delete against the fake GitHub API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.config.model import GithubTarget
+from components.github.provider import DELETE_TOKEN_ENV, REPLACE_ON, RunnerRegistrationProvider
+from components.github.rest import BadCredentialsError, GithubApiError
+from components.github.scope import RunnerBusyError
+from tests.components.github.conftest import ORG, REPO
+from tests.fakes.github_api import DEFAULT_CREDENTIAL, FakeGithub
+
+
+def props_for(api_url: str, scope_path: str = REPO, **overrides: Any) -> dict[str, Any]:
+    props = {
+        "api_url": api_url,
+        "scope_path": scope_path,
+        "runner_name": "arm64-dev-a-0",
+        "labels": ["self-hosted", "linux", "ARM64"],
+        "ephemeral": False,
+        "runner_group": "",
+        "replacement_fingerprint": "fp-1",
+        "github_token": DEFAULT_CREDENTIAL,
+        "busy_timeout_seconds": 600,
+        "__provider": "serialized-provider-blob",
+    }
+    props.update(overrides)
+    return props
+
+
+@pytest.fixture
+def provider(sleeps) -> RunnerRegistrationProvider:
+    return RunnerRegistrationProvider(sleep=sleeps, now=sleeps.now, poll_seconds=10)
+
+
+def test_create_mints_a_repository_registration_token(github: FakeGithub, provider) -> None:
+    result = provider.create(props_for(github.api_url))
+    minted = github.tokens[-1]
+    assert minted["scope"] == REPO and minted["kind"] == "registration"
+    assert result.outs["token"] == minted["token"]
+    assert result.outs["expires_at"] == minted["expires_at"]
+    assert result.outs["runner_name"] == "arm64-dev-a-0"
+    assert "__provider" not in result.outs
+    assert result.id.startswith("arm64-dev-a-0-")
+    assert [r.path for r in github.requests] == [REPO + "/actions/runners/registration-token"]
+
+
+def test_create_mints_an_organization_registration_token(github: FakeGithub, provider) -> None:
+    result = provider.create(props_for(github.api_url, ORG))
+    assert github.tokens[-1]["scope"] == ORG
+    assert result.outs["token"] == github.tokens[-1]["token"]
+
+
+def test_create_against_enterprise_server_uses_the_api_v3_root(provider) -> None:
+    with FakeGithub(api_prefix="/api/v3") as ghes:
+        ghes.add_scope(REPO)
+        target = GithubTarget(owner="octo", repository="app", base_url=ghes.base_url + "/")
+        assert target.api_url == ghes.base_url + "/api/v3"
+        result = provider.create(props_for(target.api_url, target.scope_path))
+        assert result.outs["token"] == ghes.tokens[-1]["token"]
+        # The registered token works for what config.sh does against that server.
+        ghes.register_runner(REPO, "arm64-dev-a-0", result.outs["token"])
+        assert ghes.runner_names(REPO) == ["arm64-dev-a-0"]
+
+
+def test_ephemeral_create_generates_a_jit_config_in_the_default_group(github: FakeGithub, provider) -> None:
+    result = provider.create(props_for(github.api_url, ephemeral=True))
+    (jit_request,) = github.requests_to("POST", REPO + "/actions/runners/generate-jitconfig")
+    assert jit_request.body == {
+        "name": "arm64-dev-a-0",
+        "labels": ["self-hosted", "linux", "ARM64"],
+        "runner_group_id": 1,
+    }
+    assert result.outs["token"] == github.tokens[-1]["token"]
+    assert github.tokens[-1]["kind"] == "jit"
+    # GitHub registers a JIT runner at once: its id is known and delete can find it.
+    assert github.runner_names(REPO) == ["arm64-dev-a-0"]
+    assert result.outs["runner_id"] == next(iter(github.runners[REPO]))
+    assert github.requests_to("POST", REPO + "/actions/runners/registration-token") == []
+
+
+def test_ephemeral_org_runner_joins_its_runner_group(github: FakeGithub, provider) -> None:
+    group_id = github.add_runner_group(ORG, "arm64")
+    provider.create(props_for(github.api_url, ORG, ephemeral=True, runner_group="arm64"))
+    (jit_request,) = github.requests_to("POST", ORG + "/actions/runners/generate-jitconfig")
+    assert jit_request.body["runner_group_id"] == group_id
+    assert github.runners[ORG][next(iter(github.runners[ORG]))]["runner_group_id"] == group_id
+
+
+def test_ephemeral_create_fails_clearly_for_a_missing_group(github: FakeGithub, provider) -> None:
+    with pytest.raises(GithubApiError, match="runner group 'arm64' does not exist"):
+        provider.create(props_for(github.api_url, ORG, ephemeral=True, runner_group="arm64"))
+    assert github.runner_names(ORG) == []
+
+
+def test_create_with_a_bad_credential_explains_without_leaking(github: FakeGithub, provider) -> None:
+    with pytest.raises(BadCredentialsError) as caught:
+        provider.create(props_for(github.api_url, github_token="ghp_not_valid_987"))
+    assert "ghp_not_valid_987" not in str(caught.value)
+
+
+def test_create_with_missing_permission_names_it(github: FakeGithub, provider) -> None:
+    github.forbidden.add(ORG)
+    with pytest.raises(GithubApiError, match="Self-hosted runners: read and write"):
+        provider.create(props_for(github.api_url, ORG))
+
+
+def test_create_retries_a_5xx_then_mints_once(github: FakeGithub, provider, sleeps) -> None:
+    github.fail_next("POST", REPO + "/actions/runners/registration-token", 500)
+    provider.create(props_for(github.api_url))
+    assert len(github.tokens) == 1 and sleeps.calls == [1.0]
+
+
+def test_diff_is_quiet_for_the_same_inputs(github: FakeGithub, provider) -> None:
+    olds = provider.create(props_for(github.api_url)).outs
+    diff = provider.diff("id", olds, props_for(github.api_url))
+    assert diff.changes is False and diff.replaces == []
+
+
+def test_diff_ignores_a_rotated_credential_and_the_busy_timeout(github: FakeGithub, provider) -> None:
+    olds = provider.create(props_for(github.api_url)).outs
+    news = props_for(github.api_url, github_token="ghp_rotated", busy_timeout_seconds=60)
+    diff = provider.diff("id", olds, news)
+    assert diff.changes is False and diff.replaces == []
+
+
+def test_diff_treats_no_group_and_empty_group_alike(github: FakeGithub, provider) -> None:
+    olds = provider.create(props_for(github.api_url)).outs
+    assert provider.diff("id", olds, props_for(github.api_url, runner_group=None)).changes is False
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("api_url", "https://ghe.example.com/api/v3"),
+        ("scope_path", ORG),
+        ("runner_name", "arm64-dev-a-1"),
+        ("labels", ["self-hosted", "linux", "ARM64", "gpu"]),
+        ("ephemeral", True),
+        ("runner_group", "arm64"),
+        ("replacement_fingerprint", "fp-2"),
+    ],
+)
+def test_diff_replaces_delete_first_on_what_identifies_the_runner(
+    github: FakeGithub, provider, key: str, value: Any
+) -> None:
+    olds = provider.create(props_for(github.api_url)).outs
+    news = props_for(github.api_url)
+    news[key] = value
+    diff = provider.diff("id", olds, news)
+    assert diff.changes is True
+    assert diff.replaces == [key]
+    assert diff.delete_before_replace is True
+
+
+def test_replace_keys_are_the_documented_ones() -> None:
+    assert set(REPLACE_ON) == {
+        "api_url",
+        "scope_path",
+        "runner_name",
+        "labels",
+        "ephemeral",
+        "runner_group",
+        "replacement_fingerprint",
+    }
+
+
+def test_read_returns_the_stored_state_without_calling_github(github: FakeGithub, provider) -> None:
+    outs = provider.create(props_for(github.api_url)).outs
+    before = len(github.requests)
+    result = provider.read("the-id", dict(outs))
+    assert result.id == "the-id" and result.outs == outs
+    assert len(github.requests) == before and len(github.tokens) == 1
+
+
+def test_delete_removes_the_registered_runner(github: FakeGithub, provider) -> None:
+    outs = provider.create(props_for(github.api_url)).outs
+    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
+    github.add_runner(REPO, "arm64-dev-b-0")
+    provider.delete("id", outs)
+    assert github.runner_names(REPO) == ["arm64-dev-b-0"]
+
+
+def test_delete_of_a_runner_that_never_registered_is_success(github: FakeGithub, provider) -> None:
+    outs = provider.create(props_for(github.api_url)).outs
+    provider.delete("id", outs)
+    assert github.requests_to("DELETE", r".*") == []
+
+
+def test_delete_of_a_jit_runner_removes_it(github: FakeGithub, provider) -> None:
+    outs = provider.create(props_for(github.api_url, ORG, ephemeral=True)).outs
+    provider.delete("id", outs)
+    assert github.runner_names(ORG) == []
+
+
+def test_delete_waits_for_a_busy_runner_then_removes_it(github: FakeGithub, provider, sleeps) -> None:
+    outs = provider.create(props_for(github.api_url)).outs
+    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
+    github.set_busy(REPO, "arm64-dev-a-0", requests_until_idle=3)
+    provider.delete("id", outs)
+    assert github.runner_names(REPO) == [] and sleeps.calls == [10, 10, 10]
+
+
+def test_delete_of_a_runner_that_stays_busy_fails_after_its_timeout(github: FakeGithub, provider, sleeps) -> None:
+    outs = provider.create(props_for(github.api_url, busy_timeout_seconds=45)).outs
+    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
+    github.set_busy(REPO, "arm64-dev-a-0", requests_until_idle=None)
+    with pytest.raises(RunnerBusyError):
+        provider.delete("id", outs)
+    assert sum(sleeps.calls) == 45
+
+
+def test_delete_with_a_revoked_stored_credential_says_so(github: FakeGithub, provider) -> None:
+    outs = provider.create(props_for(github.api_url)).outs
+    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
+    github.credentials = {"ghp_rotated"}
+    with pytest.raises(BadCredentialsError):
+        provider.delete("id", outs)
+
+
+def test_delete_prefers_the_override_credential_from_the_environment(github: FakeGithub, provider, monkeypatch) -> None:
+    outs = provider.create(props_for(github.api_url)).outs
+    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
+    github.credentials = {"ghp_rotated"}
+    monkeypatch.setenv(DELETE_TOKEN_ENV, "ghp_rotated")
+    provider.delete("id", outs)
+    assert github.runner_names(REPO) == []
+    assert github.requests[-1].authorization == "Bearer ghp_rotated"
+
+
+def test_destroy_leaves_no_runner_of_the_stack(github: FakeGithub, provider) -> None:
+    """Create every registration of a stack, let runners register as config.sh would, delete all."""
+    github.add_runner(REPO, "arm64-prod-a-0")  # another stack's runner: must survive
+    for i in range(120):
+        github.add_runner(REPO, f"unrelated-{i}")  # pushes the stack's runners past page 1
+    states = []
+    for pool, count, ephemeral in (("a", 3, False), ("b", 2, False), ("c", 2, True)):
+        for i in range(count):
+            name = f"arm64-dev-{pool}-{i}"
+            outs = provider.create(props_for(github.api_url, runner_name=name, ephemeral=ephemeral)).outs
+            if not ephemeral:
+                github.register_runner(REPO, name, outs["token"])
+            states.append(outs)
+    github.set_busy(REPO, "arm64-dev-a-1", requests_until_idle=1)
+    assert len(github.runner_names(REPO, "arm64-dev-")) == 7
+    for outs in states:
+        provider.delete("id", outs)
+    assert github.runner_names(REPO, "arm64-dev-") == []
+    assert github.runner_names(REPO, "arm64-prod-") == ["arm64-prod-a-0"]
+    assert len(github.runner_names(REPO, "unrelated-")) == 120

@@ -61,9 +61,7 @@ def hook_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def run_binfmt_hook() -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BINFMT_HOOK)], env=hook_env({}), check=True, capture_output=True, text=True
-    )
+    return subprocess.run([str(BINFMT_HOOK)], env=hook_env({}), check=True, capture_output=True, text=True)
 
 
 def cached_rootfs(log=sys.stderr) -> tuple[Path, dict[str, float]]:

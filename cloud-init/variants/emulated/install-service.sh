@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# Step `service` of the emulated variant: the runner runs as a systemd service whose ExecStart
-# enters the arm64 root filesystem (run-as-runner.sh). Not svc.sh: its unit would start the runner
-# on the x86_64 host itself, where every job step would be an x86_64 process.
+# Step `service` of the emulated variant. Not svc.sh: its unit would start the runner on the x86_64
+# host itself, where every job step would be an x86_64 process. arm64-runner-emulated.service runs
+# run.sh through run-as-runner.sh, inside the arm64 tree. Ephemeral runners use the shared
+# arm64-runner-jit.service, whose jit-run.sh also goes through run-as-runner.sh. Idempotent.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-systemctl_cmd=${ARM64_RUNNER_SYSTEMCTL:-systemctl}
+# shellcheck source=/dev/null
+. "${ARM64_RUNNER_LIB:-/usr/local/lib/arm64-runner}/lib.sh"
 unit_dir=${ARM64_RUNNER_UNIT_DIR:-/etc/systemd/system}
 
-if [[ "${RUNNER_EPHEMERAL:-0}" == 1 ]]; then
-  # arm64-runner-jit.service runs jit-run.sh, which starts run.sh through run-as-runner.sh.
+if [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then
   unit=arm64-runner-jit.service
 else
   unit=arm64-runner-emulated.service
-  if ! cmp -s "$here/$unit" "$unit_dir/$unit"; then
-    install -m 0644 "$here/$unit" "$unit_dir/$unit"
-    "$systemctl_cmd" daemon-reload
+  if ! cmp -s "$ARM64_RUNNER_LIB/variant/$unit" "$unit_dir/$unit"; then
+    install -m 0644 "$ARM64_RUNNER_LIB/variant/$unit" "$unit_dir/$unit" || fail "unit-install"
   fi
 fi
-"$systemctl_cmd" enable --now "$unit"
+"$ARM64_RUNNER_SYSTEMCTL" daemon-reload
+"$ARM64_RUNNER_SYSTEMCTL" enable --now "$unit" || fail "service-start unit=$unit"

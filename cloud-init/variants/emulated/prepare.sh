@@ -1,26 +1,20 @@
 #!/usr/bin/env bash
 # Step `prepare` of the emulated variant: QEMU binfmt registration, the arm64 root filesystem with
 # the runner user (same uid/gid as on the host) and the runner directory inside it.
+# rootfs.sh reads its ROOTFS_* settings from the environment (runner.env may carry them).
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source-path=SCRIPTDIR source=env.sh
-. "$here/env.sh"
-RUNNER_USER=${RUNNER_USER:-runner}
-export RUNNER_USER
+# shellcheck source=/dev/null
+. "${ARM64_RUNNER_LIB:-/usr/local/lib/arm64-runner}/lib.sh"
+variant="$ARM64_RUNNER_LIB/variant"
 
-"$here/binfmt.sh"
-"$here/rootfs.sh"
+"$variant/binfmt.sh" || fail "binfmt-registration-failed"
+"$variant/rootfs.sh" || fail "arm64-rootfs-failed dir=$ROOTFS_DIR"
 
 # The host's docker group owns /run/docker.sock, which the runner reaches through a bind mount.
-if getent group docker >/dev/null; then
-  usermod -aG docker "$RUNNER_USER"
-fi
+if getent group docker >/dev/null; then usermod -aG docker "$RUNNER_USER"; fi
 
 case "$RUNNER_ROOT" in
   "$ROOTFS_DIR"/*) ;;
-  *)
-    echo "prepare: RUNNER_ROOT=$RUNNER_ROOT is not inside ROOTFS_DIR=$ROOTFS_DIR" >&2
-    exit 1
-    ;;
+  *) fail "runner-root-outside-rootfs RUNNER_ROOT=$RUNNER_ROOT ROOTFS_DIR=$ROOTFS_DIR" ;;
 esac
 install -d -o "$RUNNER_USER" -g "$(id -g "$RUNNER_USER")" "$RUNNER_ROOT"

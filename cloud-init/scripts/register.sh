@@ -39,7 +39,7 @@ ACTIONS_RUNNER_INPUT_TOKEN=$token "$ARM64_RUNNER_LIB/variant/run-as-runner.sh" c
 # Scrub: delete any runner log that kept the token (the runner masks it, this makes sure). The token is
 # given to grep as a pattern file on a pipe, so it never appears in grep's argv.
 if [ -d "$RUNNER_ROOT/_diag" ]; then
-  grep -rlF -f <(printf '%s\n' "$token") "$RUNNER_ROOT/_diag" | xargs -r rm -f --
+  { grep -rlF -f <(printf '%s\n' "$token") "$RUNNER_ROOT/_diag" || true; } | xargs -r rm -f --
 fi
 unset token
 [ "$rc" -eq 0 ] || fail "config.sh-failed exit=$rc"

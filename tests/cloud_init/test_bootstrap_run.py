@@ -1,0 +1,158 @@
+"""bootstrap.sh end to end on a temporary root: the rendered scripts, the stand-in runner, test shims."""
+
+from __future__ import annotations
+
+import hashlib
+import pwd
+import time
+
+from tests.cloud_init.conftest import JIT_CONFIG, RUNNER_USER, TOKEN, needs_root
+
+pytestmark = needs_root
+
+TOKEN_SHA = hashlib.sha256(TOKEN.encode()).hexdigest()
+
+
+def test_happy_path_registers_as_runner_user_with_token_only_in_environment(host_factory):
+    host = host_factory()
+    result = host.run("bootstrap.sh")
+    assert result.returncode == 0, result.stderr
+
+    ready = "arm64-runner: READY name=arm64-test-default-0 labels=self-hosted,linux,ARM64,large"
+    assert host.console().splitlines() == [ready]
+    [config] = host.calls("config.sh")
+    assert config["user"] == [RUNNER_USER]
+    assert config["cwd"] == [str(host.runner_root)]
+    assert config["arg"] == [
+        "--unattended",
+        "--url",
+        "https://github.com/octo/widgets",
+        "--name",
+        "arm64-test-default-0",
+        "--labels",
+        "self-hosted,linux,ARM64,large",
+        "--no-default-labels",
+        "--work",
+        "_work",
+        "--replace",
+    ]
+    assert config["ACTIONS_RUNNER_INPUT_TOKEN_present"] == ["1"]
+    assert config["ACTIONS_RUNNER_INPUT_TOKEN_sha256"] == [TOKEN_SHA]
+    assert TOKEN not in host.shim("runuser.argv")
+
+    [deps] = host.calls("installdependencies.sh")
+    assert deps["uid"] == ["0"]
+    [install, start] = host.calls("svc.sh")
+    assert install["arg"] == ["install", RUNNER_USER]
+    assert start["arg"] == ["start"]
+    unit = (host.root / "etc/systemd/system/actions.runner.fake.arm64-test-default-0.service").read_text()
+    assert f"User={RUNNER_USER}" in unit
+    assert f"ExecStart={host.runner_root}/run.sh" in unit
+
+    systemctl = host.shim("systemctl.calls").splitlines()
+    assert "enable actions.runner.fake.arm64-test-default-0.service" in systemctl
+    assert "start actions.runner.fake.arm64-test-default-0.service" in systemctl
+    assert "enable arm64-runner-imds.service" in systemctl
+    assert "enable --now arm64-runner-prune.timer" in systemctl
+    assert "enable --now arm64-runner-idle.timer" in systemctl
+    uid = pwd.getpwnam(RUNNER_USER).pw_uid
+    assert host.shim("iptables.rules").splitlines() == [
+        f"OUTPUT -d 169.254.169.254/32 -m owner --uid-owner {uid} -j REJECT"
+    ]
+    assert host.shim("ip6tables.rules").splitlines() == [
+        f"OUTPUT -d fd00:ec2::254/128 -m owner --uid-owner {uid} -j REJECT"
+    ]
+    assert (host.root / "var/lib/arm64-runner/registered").read_text().strip().isdigit()
+    assert host.files_containing(TOKEN) == []
+
+
+def test_second_run_does_not_register_again(host_factory, token_server):
+    host = host_factory()
+    assert host.run("bootstrap.sh").returncode == 0
+    token_server.status = 410  # the hand-off would refuse a second read now
+    result = host.run("bootstrap.sh")
+    assert result.returncode == 0, result.stderr
+    assert len(host.calls("config.sh")) == 1
+    assert token_server.requests == 1
+    assert len([c for c in host.calls("svc.sh") if c["arg"][0] == "install"]) == 1
+    assert host.console().splitlines()[-1].startswith("arm64-runner: READY ")
+
+
+def test_checksum_mismatch_refuses_and_configures_nothing(host_factory):
+    host = host_factory(sha256="0" * 64)
+    result = host.run("bootstrap.sh")
+    assert result.returncode != 0
+    [line] = host.console().splitlines()
+    assert line.startswith("arm64-runner: FAILED step=download reason=sha256-mismatch expected=" + "0" * 64)
+    assert not (host.runner_root / "config.sh").exists()
+    assert host.calls() == []
+    assert not (host.root / "var/lib/arm64-runner/registered").exists()
+
+
+def test_missing_token_is_reported(host_factory, token_server):
+    token_server.status = 404
+    host = host_factory()
+    assert host.run("bootstrap.sh").returncode != 0
+    assert host.console().splitlines() == ["arm64-runner: FAILED step=register reason=token-missing"]
+    assert host.calls("config.sh") == []
+
+
+def test_expired_token_is_reported(host_factory, token_server):
+    token_server.status = 410
+    host = host_factory()
+    assert host.run("bootstrap.sh").returncode != 0
+    assert host.console().splitlines() == ["arm64-runner: FAILED step=register reason=token-expired"]
+    assert host.calls("svc.sh") == []
+
+
+def test_runner_group_and_disable_update_flags(host_factory):
+    host = host_factory({"runner_group": "arm builders"}, disable_update=True)
+    assert host.run("bootstrap.sh").returncode == 0
+    [config] = host.calls("config.sh")
+    args = config["arg"]
+    assert args[args.index("--runnergroup") + 1] == "arm builders"
+    assert "--disableupdate" in args
+
+
+def test_token_leaked_by_the_runner_log_is_scrubbed(host_factory):
+    host = host_factory()
+    result = host.run("bootstrap.sh", FAKE_RUNNER_LEAK_TOKEN="1")
+    assert result.returncode == 0, result.stderr
+    assert host.files_containing(TOKEN) == []
+
+
+def test_idle_none_installs_no_idle_timer(host_factory):
+    host = host_factory(idle_action="none", block_metadata=False)
+    assert host.run("bootstrap.sh").returncode == 0
+    systemctl = host.shim("systemctl.calls")
+    assert "arm64-runner-idle.timer" not in systemctl
+    assert "arm64-runner-imds.service" not in systemctl
+    assert host.shim("iptables.rules") == ""
+
+
+def test_ephemeral_runner_gets_jit_config_through_environment_only(host_factory, token_server):
+    token_server.body = JIT_CONFIG
+    host = host_factory(ephemeral=True)
+    result = host.run("bootstrap.sh")
+    assert result.returncode == 0, result.stderr + host.shim("jit-run.out")
+    assert "enable --now arm64-runner-jit.service" in host.shim("systemctl.calls")
+    assert host.calls("config.sh") == []
+    assert not (host.root / "run/arm64-runner/jit").exists()
+    listener = _wait_for_call(host, "Runner.Listener")
+    assert listener["user"] == [RUNNER_USER]
+    assert listener["arg"] == ["run"]
+    assert listener["ACTIONS_RUNNER_INPUT_JITCONFIG_present"] == ["1"]
+    assert listener["ACTIONS_RUNNER_INPUT_JITCONFIG_sha256"] == [hashlib.sha256(JIT_CONFIG.encode()).hexdigest()]
+    assert JIT_CONFIG not in host.shim("runuser.argv")
+    assert host.files_containing(JIT_CONFIG) == []
+    assert host.console().splitlines()[-1].startswith("arm64-runner: READY ")
+
+
+def _wait_for_call(host, script):
+    """The JIT service runs in the background; poll (bounded) for its first record."""
+    for _ in range(100):
+        calls = host.calls(script)
+        if calls:
+            return calls[0]
+        time.sleep(0.1)
+    raise AssertionError(f"{script} never ran: {host.shim('jit-run.out')}")

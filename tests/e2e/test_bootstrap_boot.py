@@ -1,0 +1,216 @@
+"""The cloud-init bootstrap on a real arm64 boot (Debian trixie, real cloud-init, real systemd).
+
+Each scenario boots the real rendered user-data (components.bootstrap) against the harness
+server; every assertion reads what the guest left on its disk (debugfs) or its console.
+Not exercised here: the real runner binary (a stand-in with the real layout records its
+calls), Docker (the package step is off: the guest is offline), a real cloud's hand-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from .disk import account, can_read, files_containing, guest_path, raw_offsets, rdump
+from .records import RUNNER_ROOT, calls, flag_value, report_lines, service_states
+from .scenarios import Boot, Scenario, ScenarioResult
+from .stack import LABELS, REGISTRATION_URL, RUNNER_GROUP, RUNNER_NAME, bootstrap_user_data, idle_user_data
+
+HAPPY = Scenario("happy-reboot", bootstrap_user_data, boots=(Boot(), Boot()), expected_seconds=300)
+TAMPERED = Scenario("checksum-mismatch", bootstrap_user_data, tarball="tampered")
+TOKEN_MISSING = Scenario("token-missing", bootstrap_user_data, token_mode="missing")
+TOKEN_EXPIRED = Scenario("token-expired", bootstrap_user_data, token_mode="expired")
+IDLE = Scenario("idle-poweroff", idle_user_data, boots=(Boot(mode="stay", timeout_seconds=900),), expected_seconds=260)
+#: A job of 4 minutes against a 1-minute idle limit: the watchdog ticks at least three times during it.
+BUSY = Scenario(
+    "idle-busy", idle_user_data, boots=(Boot(mode="job", hold_seconds=240, timeout_seconds=900),), expected_seconds=360
+)
+
+pytestmark = pytest.mark.e2e
+LABEL_TEXT = ",".join(LABELS)
+SERVICE = f"actions.runner.fake.{RUNNER_NAME}.service"
+
+
+def powered_off_by_itself(result: ScenarioResult, boot_index: int) -> None:
+    boot = result.boots[boot_index - 1]
+    assert not boot.timed_out, f"boot {boot_index} did not power off within its timeout; see {result.workdir}"
+    assert boot.returncode == 0, f"qemu exited {boot.returncode}; see {result.workdir}"
+
+
+def cloud_init_status(result: ScenarioResult, boot_index: int) -> tuple[int, str]:
+    rc = result.snapshot(boot_index, "after-cloud-init", "cloud-init-status.rc")
+    text = result.snapshot(boot_index, "after-cloud-init", "cloud-init-status.txt")
+    assert rc is not None and text is not None, f"the probe recorded nothing for boot {boot_index}"
+    return int(rc), text
+
+
+# -- happy path (boot 1) ---------------------------------------------------------------------------
+
+
+@pytest.mark.scenario(HAPPY)
+def test_happy_reports_ready_and_cloud_init_done(scenario_result: ScenarioResult) -> None:
+    powered_off_by_itself(scenario_result, 1)
+    reports = report_lines(scenario_result.boots[0].serial)
+    assert reports == [("READY", f"name={RUNNER_NAME} labels={LABEL_TEXT}")]
+    rc, status = cloud_init_status(scenario_result, 1)
+    assert rc == 0 and "status: done" in status, status
+
+
+@pytest.mark.scenario(HAPPY)
+def test_happy_config_sh_called_once_by_runner_with_flags_and_token_in_env(scenario_result: ScenarioResult) -> None:
+    (config,) = calls(scenario_result, "config.sh")
+    runner = scenario_result.guest_text("/etc/passwd") or ""
+    runner_uid = next(int(line.split(":")[2]) for line in runner.splitlines() if line.startswith("runner:"))
+    assert config.uid == runner_uid != 0 and config.user == "runner"
+    args = config.args
+    assert {"--unattended", "--replace", "--disableupdate", "--no-default-labels"} <= set(args)
+    assert flag_value(args, "--url") == REGISTRATION_URL
+    assert flag_value(args, "--name") == RUNNER_NAME
+    assert flag_value(args, "--labels") == LABEL_TEXT
+    assert flag_value(args, "--runnergroup") == RUNNER_GROUP
+    assert flag_value(args, "--work") == "_work"
+    assert "--token" not in args and not any(scenario_result.token in arg for arg in args)
+    assert config.fields["ACTIONS_RUNNER_INPUT_TOKEN_present"] == "1"
+    token_sha256 = hashlib.sha256(scenario_result.token.encode()).hexdigest()
+    assert config.fields["ACTIONS_RUNNER_INPUT_TOKEN_sha256"] == token_sha256
+
+
+@pytest.mark.scenario(HAPPY)
+def test_happy_dependencies_as_root_and_service_installed_for_runner(scenario_result: ScenarioResult) -> None:
+    (deps,) = calls(scenario_result, "installdependencies.sh")
+    assert deps.uid == 0
+    svc = calls(scenario_result, "svc.sh")
+    assert [c.args for c in svc][:2] == [("install", "runner"), ("start",)]
+    unit = scenario_result.guest_text(f"/etc/systemd/system/{SERVICE}") or ""
+    assert "User=runner" in unit and f"ExecStart={RUNNER_ROOT}/run.sh" in unit
+
+
+@pytest.mark.scenario(HAPPY)
+def test_happy_service_enabled_and_running_as_runner(scenario_result: ScenarioResult) -> None:
+    assert service_states(scenario_result, 1, "after-cloud-init")[SERVICE] == {"enabled": "enabled", "active": "active"}
+    ps = scenario_result.snapshot(1, "after-cloud-init", "ps.txt") or ""
+    listeners = [line.split() for line in ps.splitlines() if "Runner.Listener" in line]
+    assert listeners and all(fields[0] == "runner" for fields in listeners), ps
+
+
+@pytest.mark.scenario(HAPPY)
+def test_happy_timers_and_metadata_block(scenario_result: ScenarioResult) -> None:
+    timers = scenario_result.snapshot(1, "after-cloud-init", "timers.txt") or ""
+    assert "arm64-runner-prune.timer" in timers and "arm64-runner-idle.timer" in timers, timers
+    iptables = scenario_result.snapshot(1, "after-cloud-init", "iptables.txt") or ""
+    uid = (scenario_result.snapshot(1, "after-cloud-init", "id-runner.txt") or "").split("(")[0].removeprefix("uid=")
+    assert re.search(rf"-d 169\.254\.169\.254/32 .*--uid-owner {uid} .*-j REJECT", iptables), iptables
+
+
+@pytest.mark.scenario(HAPPY)
+def test_happy_token_fetched_once_and_nowhere_on_disk(scenario_result: ScenarioResult) -> None:
+    """After both boots: one hand-off read; the token's bytes appear nowhere in the disk image —
+    no file (logs, the journal dump, runner files), no freed block, no filesystem journal."""
+    fetches = [r for r in scenario_result.requests if r.path == "/handoff/token"]
+    assert [r.status for r in fetches] == [200]
+    assert scenario_result.journal(1), "the probe did not dump the journal of boot 1"
+    assert scenario_result.journal(2), "the probe did not dump the journal of boot 2"
+    token = scenario_result.token.encode()
+    hits = raw_offsets(scenario_result.disk, token)
+    if hits:
+        pytest.fail(f"token found at {len(hits)} disk offsets; {_attribute(scenario_result, token)}")
+
+
+def _attribute(result: ScenarioResult, token: bytes) -> str:
+    """Which files hold the token, and whether the runner user can read them."""
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
+        root = rdump(result.disk, Path(tmp))
+        runner = account(root, "runner")
+        files = files_containing(root, token)
+        described = [
+            f"{guest_path(root, f)} (runner-readable={runner is not None and can_read(root, f, runner)})" for f in files
+        ]
+    return "files: " + (", ".join(described) or "none (only freed blocks or the fs journal)")
+
+
+# -- reboot (boot 2 of the same disk) --------------------------------------------------------------
+
+
+@pytest.mark.scenario(HAPPY)
+def test_reboot_service_back_without_second_registration(scenario_result: ScenarioResult) -> None:
+    powered_off_by_itself(scenario_result, 2)
+    assert report_lines(scenario_result.boots[1].serial) == [], "bootstrap ran again on reboot"
+    assert service_states(scenario_result, 2, "after-cloud-init")[SERVICE] == {"enabled": "enabled", "active": "active"}
+    assert len(calls(scenario_result, "config.sh")) == 1
+    assert len(calls(scenario_result, "installdependencies.sh")) == 1
+    assert len(calls(scenario_result, "run.sh")) >= 2, "the service did not start run.sh again after the reboot"
+    rc, status = cloud_init_status(scenario_result, 2)
+    assert rc == 0 and "status: done" in status, status
+
+
+# -- failures --------------------------------------------------------------------------------------
+
+
+def assert_failed_and_unconfigured(result: ScenarioResult, step: str, reason: str) -> None:
+    powered_off_by_itself(result, 1)
+    reports = report_lines(result.boots[0].serial)
+    assert len(reports) == 1 and reports[0][0] == "FAILED", reports
+    assert reports[0][1].startswith(f"step={step} reason={reason}"), reports
+    rc, status = cloud_init_status(result, 1)
+    assert rc != 0 and "status: error" in status, status
+    assert result.guest_text(f"{RUNNER_ROOT}/.runner") is None
+    assert result.guest_text(f"{RUNNER_ROOT}/.credentials") is None
+    assert calls(result, "config.sh") == [] and calls(result, "svc.sh") == []
+    assert service_states(result, 1, "after-cloud-init") == {}
+    assert result.guest_text("/var/lib/arm64-runner/registered") is None
+    timers = result.snapshot(1, "after-cloud-init", "timers.txt") or ""
+    assert "arm64-runner-idle.timer" not in timers
+
+
+@pytest.mark.scenario(TAMPERED)
+def test_checksum_mismatch_fails_before_anything_is_configured(scenario_result: ScenarioResult) -> None:
+    assert_failed_and_unconfigured(scenario_result, "download", "sha256-mismatch")
+    assert calls(scenario_result, "installdependencies.sh") == [], "ran code from a tarball that failed its checksum"
+    assert [r for r in scenario_result.requests if r.path == "/handoff/token"] == [], "fetched a token anyway"
+
+
+@pytest.mark.scenario(TOKEN_MISSING)
+def test_missing_token_fails_naming_it(scenario_result: ScenarioResult) -> None:
+    assert_failed_and_unconfigured(scenario_result, "register", "token-missing")
+    assert [r.status for r in scenario_result.requests if r.path == "/handoff/token"] == [404]
+
+
+@pytest.mark.scenario(TOKEN_EXPIRED)
+def test_expired_token_fails_naming_it(scenario_result: ScenarioResult) -> None:
+    assert_failed_and_unconfigured(scenario_result, "register", "token-expired")
+    assert [r.status for r in scenario_result.requests if r.path == "/handoff/token"] == [410]
+
+
+# -- idle watchdog ---------------------------------------------------------------------------------
+
+
+@pytest.mark.scenario(IDLE)
+def test_idle_watchdog_powers_the_guest_off(scenario_result: ScenarioResult) -> None:
+    powered_off_by_itself(scenario_result, 1)
+    reports = report_lines(scenario_result.boots[0].serial)
+    kinds = [kind for kind, _ in reports]
+    assert kinds == ["READY", "IDLE"], reports
+    idle = re.match(r"for (\d+)s \(limit 1m\)", reports[1][1])
+    assert idle and int(idle.group(1)) >= 60, reports[1]
+    assert scenario_result.snapshot(1, "final", "epoch"), "the guest did not shut down cleanly"
+    journal = scenario_result.journal(1) or ""
+    assert "arm64-runner-idle.service" in journal
+
+
+@pytest.mark.scenario(BUSY)
+def test_idle_watchdog_leaves_a_busy_guest_running(scenario_result: ScenarioResult) -> None:
+    powered_off_by_itself(scenario_result, 1)
+    console = scenario_result.boots[0].serial
+    assert [kind for kind, _ in report_lines(console)] == ["READY"], "the watchdog powered off during a job"
+    assert "fake job ended; the guest survived it" in console
+    assert scenario_result.snapshot(1, "after-job", "epoch"), "no snapshot after the job: the guest went down"
+    (worker,) = calls(scenario_result, "Runner.Worker")
+    assert worker.user == "runner" and worker.args == ("spawnclient", "240")
+    busy = scenario_result.guest_text("/var/lib/arm64-runner/last-busy")
+    registered = scenario_result.guest_text("/var/lib/arm64-runner/registered")
+    assert busy and registered, "the watchdog never saw the job"
+    assert int(busy) - int(registered) >= 60, "the watchdog saw the job less than a minute past registration"

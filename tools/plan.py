@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from components import pricing
 from components.config import ConfigError, read_stack_file
 from tools.mockengine import PlanResult, redact, reveal, run_stack
 
@@ -54,18 +55,15 @@ def to_json(result: PlanResult) -> dict[str, Any]:
         ],
         "outputs": {k: "[secret]" if k in result.secret_outputs else redact(v) for k, v in result.outputs.items()},
         "warnings": list(result.warnings),
-        "cost": _cost(result),
+        "cost": pricing.to_dict(cost) if (cost := cost_estimate(result)) is not None else None,
     }
 
 
-def _cost(result: PlanResult) -> Any:
-    try:
-        from components import pricing
-    except ImportError:
-        return None
-    from components.config import load_stack_file
+def cost_estimate(result: PlanResult) -> Any:
+    """The stack's estimated monthly cost (components.pricing), or None for an invalid stack."""
+    from components import pricing
 
-    return pricing.estimate(load_stack_file(STACKS_DIR / f"Pulumi.{result.stack}.yaml"))
+    return pricing.estimate(result.config) if result.config is not None else None
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -107,28 +105,20 @@ def render_text(doc: dict[str, Any]) -> str:
     lines += ["", f"Resources: + {len(doc['resources'])} to create", "", "Outputs:"]
     for key, value in doc["outputs"].items():
         lines.append(f"    {key}: {json.dumps(value, indent=None)}")
-    if doc.get("cost"):
-        lines += ["", "Estimated monthly cost:", *_cost_lines(doc["cost"])]
     if doc["warnings"]:
         lines += ["", "Warnings:", *(f"    warning: {w}" for w in doc["warnings"])]
     return "\n".join(lines)
 
 
-def _cost_lines(cost: Any) -> list[str]:
-    if isinstance(cost, dict) and "lines" in cost:
-        return [f"    {line}" for line in cost["lines"]]
-    return [f"    {json.dumps(cost)}"]
-
-
-def render_markdown(doc: dict[str, Any]) -> str:
+def render_markdown(doc: dict[str, Any], cost_markdown: str = "") -> str:
     counts: dict[str, int] = {}
     for res in doc["resources"]:
         counts[res["type"]] = counts.get(res["type"], 0) + 1
     lines = [f"### Offline plan: `{doc['stack']}`", "", "| resource type | to create |", "|---|---|"]
     lines += [f"| `{t}` | {n} |" for t, n in sorted(counts.items())]
     lines += ["", f"**{len(doc['resources'])} resources**", ""]
-    if doc.get("cost"):
-        lines += ["**Estimated monthly cost**", "", "```", *_cost_lines(doc["cost"]), "```", ""]
+    if cost_markdown:
+        lines += [cost_markdown, ""]
     if doc["warnings"]:
         lines += ["**Warnings**", "", *(f"- {w}" for w in doc["warnings"]), ""]
     lines += ["<details><summary>Full plan</summary>", "", "```", render_text(doc), "```", "</details>"]
@@ -192,12 +182,14 @@ def main(argv: list[str] | None = None) -> int:
             print(args.cloud_init_dir / f"{name}.yaml")
         return 0
     doc = to_json(result)
+    cost = cost_estimate(result)
     if args.format == "json":
         print(json.dumps(doc, indent=2, sort_keys=False))
     elif args.format == "markdown":
-        print(render_markdown(doc))
+        print(render_markdown(doc, pricing.render_markdown(cost)))
     else:
         print(render_text(doc))
+        print("\n" + pricing.render_markdown(cost).replace("### ", ""))
     return 0
 
 

@@ -7,6 +7,7 @@ mocks and a fresh monitor, so nothing leaks from one run into the next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import logging
@@ -21,7 +22,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import PROJECT, ConfigError
+from components.config import PROJECT, ConfigError, StackConfig
 
 #: Per-cloud modules with invoke answers (`ANSWERS`) and computed resource outputs (`resource_outputs`).
 ANSWER_MODULES = ("tools.mockengine.invokes_aws", "tools.mockengine.invokes_oci", "tools.mockengine.invokes_github")
@@ -84,6 +85,8 @@ class PlanResult:
     secret_outputs: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
     error: ConfigError | None = None
+    #: The validated stack configuration the program ran with (None when it was invalid).
+    config: StackConfig | None = None
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def by_type(self, type_: str) -> list[Registered]:
@@ -105,12 +108,12 @@ class _Mocks(pulumi_mocks.Mocks):
         self.output_hooks = outputs
         self.result = result
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict:  # type: ignore[override]
         self.result.invokes.append((args.token, dict(args.args)))
         answer = self.answers.get(args.token)
         if answer is None:
             raise KeyError(f"the mock engine has no answer for invoke {args.token}; add one to tools/mockengine")
-        return answer(dict(args.args)), None
+        return answer(dict(args.args))
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         outputs = dict(args.inputs)
@@ -226,6 +229,7 @@ def run_stack(
         except ConfigError as err:
             result.error = err
             return result
+        result.config = config_model
         outputs: dict[str, pulumi.Output[Any]] = {}
 
         @pulumi.runtime.test
@@ -241,7 +245,9 @@ def run_stack(
                 result.secret_outputs.add(name)
         return result
     finally:
-        _sync_await(wait_for_rpcs())  # the root Stack registration is in flight even when config failed
+        # The root Stack registration is in flight even when config failed; a program error was raised above.
+        with contextlib.suppress(Exception):
+            _sync_await(wait_for_rpcs())
         pulumi.runtime.settings.reset_options()
         asyncio.set_event_loop(None)
         loop.close()

@@ -13,7 +13,7 @@ echo "docker_default_platform=${DOCKER_DEFAULT_PLATFORM:-}"
 echo "docker_host=${DOCKER_HOST:-}"
 cc -O2 -o "$here/hello" "$here/hello.c"
 echo "compiled_$("$here/hello")"
-echo "sudo_uid=$(sudo -n id -u 2>&1)"
+echo "sudo_uid=$(sudo -n id -u)"
 if command -v docker >/dev/null; then
   echo "docker_cli=$(readlink -f "$(command -v docker)")"
   if [ -S /run/docker.sock ]; then

@@ -177,12 +177,21 @@ def test_the_host_outside_is_x86_64(tmp_path: Path) -> None:
 
 
 def worker_processes(rootfs: Path) -> list[int]:
+    """Host pids of Runner.Worker processes whose root directory is the tree.
+
+    Matched like the idle watchdog does (comm, or an argv entry): the stand-in worker is a script,
+    so its process is bash (under QEMU) with the worker's path among its arguments.
+    """
+    tree = os.stat(rootfs)
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if (proc / "comm").read_text().strip() == "Runner.Worker" and os.readlink(proc / "root") == str(rootfs):
+            comm = (proc / "comm").read_text().strip()
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+            is_worker = comm == "Runner.Worker" or any(arg.endswith(b"/Runner.Worker") for arg in args)
+            if is_worker and os.path.samestat(os.stat(proc / "root"), tree):
                 pids.append(int(proc.name))
         except OSError:
             continue

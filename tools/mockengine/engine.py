@@ -71,6 +71,8 @@ class Registered:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     id: str = ""
+    #: URNs this resource depends on (explicit depends_on and the inputs' resources).
+    dependencies: list[str] = field(default_factory=list)
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -142,6 +144,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             Registered(
                 type=request.type, name=request.name, urn=response.urn, parent_urn=request.parent,
                 custom=bool(request.custom), inputs=inputs, outputs=dict(registration.state), id=registration.id,
+                dependencies=list(request.dependencies),
             )
         )
         return response

@@ -1,0 +1,266 @@
+"""components/bootstrap.py: what a render contains, that cloud-init accepts it, size, digest, secrecy."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+from unittest.mock import Mock
+
+import pulumi
+import pytest
+import yaml
+
+from components.bootstrap import (
+    CLOUD_INIT_DIR,
+    BootstrapSpec,
+    TokenHandoff,
+    gzip_base64,
+    render_user_data,
+    secret_user_data,
+    template_digest,
+)
+from components.config.model import RunnerSettings
+from components.runner_releases import ARM64_SHA256, DEFAULT_VERSION
+
+CLOUD_INIT = shutil.which("cloud-init")
+SECRET_TOKEN = "AAAAREGISTRATIONTOKENNEVERRENDERED"
+SIZE_GOAL_GZIP = 8 * 1024
+EC2_LIMIT = 16 * 1024
+
+RUNNER = RunnerSettings(version=DEFAULT_VERSION, sha256=ARM64_SHA256[DEFAULT_VERSION])
+REPO_SPEC = BootstrapSpec(
+    runner_name="arm64-dev-graviton-0",
+    registration_url="https://github.com/octo/widgets",
+    labels=("self-hosted", "linux", "ARM64"),
+    runner=RUNNER,
+    runner_group=None,
+    handoff=TokenHandoff("http.sh", {"TOKEN_URL": "http://10.0.2.100/token"}),
+)
+ORG_SPEC = replace(
+    REPO_SPEC,
+    registration_url="https://github.com/octo-org",
+    runner_group="arm64",
+    labels=("self-hosted", "linux", "ARM64", "large"),
+)
+EPHEMERAL_SPEC = replace(REPO_SPEC, runner=replace(RUNNER, ephemeral=True))
+IDLE_NONE_SPEC = replace(REPO_SPEC, runner=replace(RUNNER, idle_action="none"))
+IDLE_STOP_SPEC = replace(REPO_SPEC, runner=replace(RUNNER, idle_action="stop", idle_timeout_minutes=15))
+
+SPECS = {
+    "repo": REPO_SPEC,
+    "org-group": ORG_SPEC,
+    "ephemeral": EPHEMERAL_SPEC,
+    "idle-none": IDLE_NONE_SPEC,
+    "idle-stop": IDLE_STOP_SPEC,
+}
+
+
+def files_of(user_data: str) -> dict[str, dict[str, str]]:
+    return {entry["path"]: entry for entry in yaml.safe_load(user_data)["write_files"]}
+
+
+def env_of(user_data: str, path: str = "/etc/arm64-runner/runner.env") -> dict[str, str]:
+    """Parse the KEY=value lines the way the shell would (shlex-quoted values)."""
+    import shlex
+
+    values = {}
+    for line in files_of(user_data)[path]["content"].splitlines():
+        key, _, raw = line.partition("=")
+        [values[key]] = shlex.split(raw) or [""]
+    return values
+
+
+def emulated_stub_tree(tmp_path: Path) -> Path:
+    """A copy of cloud-init/ with a minimal `emulated` variant overriding two hooks."""
+    tree = tmp_path / "cloud-init"
+    shutil.copytree(CLOUD_INIT_DIR, tree, ignore=shutil.ignore_patterns("emulated"))
+    variant = tree / "variants" / "emulated"
+    variant.mkdir()
+    (variant / "env.sh").write_text("# shellcheck shell=bash\nRUNNER_ROOT=${RUNNER_ROOT:-/srv/arm64/opt/runner}\n")
+    (variant / "prepare.sh").write_text("#!/usr/bin/env bash\nset -euo pipefail\necho emulated-prepare\n")
+    (variant / "prepare.sh").chmod(0o755)
+    return tree
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_render_is_a_cloud_config_running_bootstrap(name):
+    user_data = render_user_data(SPECS[name])
+    assert user_data.startswith("#cloud-config\n")
+    document = yaml.safe_load(user_data)
+    assert document["runcmd"] == [["/usr/local/lib/arm64-runner/bootstrap.sh"]]
+    runner_user = next(u for u in document["users"] if isinstance(u, dict))
+    assert runner_user["name"] == "runner"
+    files = files_of(user_data)
+    for script in ("bootstrap.sh", "lib.sh", "register.sh", "fetch-runner.sh", "idle-watchdog.sh", "handoff.sh"):
+        assert f"/usr/local/lib/arm64-runner/{script}" in files
+    for hook in ("env.sh", "prepare.sh", "run-as-runner.sh", "install-service.sh"):
+        assert f"/usr/local/lib/arm64-runner/variant/{hook}" in files
+    assert files["/usr/local/lib/arm64-runner/bootstrap.sh"]["permissions"] == "0755"
+    assert files["/etc/arm64-runner/handoff.env"]["permissions"] == "0600"
+    assert (
+        files["/usr/local/lib/arm64-runner/bootstrap.sh"]["content"]
+        == (CLOUD_INIT_DIR / "scripts/bootstrap.sh").read_text()
+    )
+    assert json_like(files["/etc/docker/daemon.json"]["content"])["log-opts"]["max-size"] == "10m"
+
+
+def json_like(text: str) -> dict:
+    import json
+
+    return json.loads(text)
+
+
+def test_repo_settings():
+    env = env_of(render_user_data(REPO_SPEC))
+    assert env["RUNNER_URL"] == "https://github.com/octo/widgets"
+    assert env["RUNNER_NAME"] == "arm64-dev-graviton-0"
+    assert env["RUNNER_LABELS"] == "self-hosted,linux,ARM64"
+    assert env["RUNNER_GROUP"] == ""
+    assert env["RUNNER_SHA256"] == ARM64_SHA256["2.331.0"]
+    assert env["RUNNER_DOWNLOAD_BASE"] == "https://github.com/actions/runner/releases/download"
+    assert env["RUNNER_EPHEMERAL"] == "0"
+    assert env["BLOCK_METADATA"] == "1"
+    assert env["RUNNER_USER"] == "runner"
+    assert env_of(render_user_data(REPO_SPEC), "/etc/arm64-runner/handoff.env") == {
+        "TOKEN_URL": "http://10.0.2.100/token"
+    }
+
+
+def test_org_stack_with_runner_group():
+    env = env_of(render_user_data(ORG_SPEC))
+    assert env["RUNNER_URL"] == "https://github.com/octo-org"
+    assert env["RUNNER_GROUP"] == "arm64"
+    assert env["RUNNER_LABELS"] == "self-hosted,linux,ARM64,large"
+
+
+def test_ephemeral_and_idle_settings():
+    assert env_of(render_user_data(EPHEMERAL_SPEC))["RUNNER_EPHEMERAL"] == "1"
+    assert env_of(render_user_data(IDLE_NONE_SPEC))["IDLE_ACTION"] == "none"
+    stop = env_of(render_user_data(IDLE_STOP_SPEC))
+    assert (stop["IDLE_ACTION"], stop["IDLE_TIMEOUT_MINUTES"]) == ("stop", "15")
+
+
+def test_values_are_shell_quoted():
+    spec = replace(ORG_SPEC, runner_group="arm builders; rm -rf /")
+    assert env_of(render_user_data(spec))["RUNNER_GROUP"] == "arm builders; rm -rf /"
+
+
+def test_emulated_variant_overlays_native_hooks(tmp_path):
+    tree = emulated_stub_tree(tmp_path)
+    files = files_of(render_user_data(replace(REPO_SPEC, variant="emulated"), source_dir=tree))
+    hooks = "/usr/local/lib/arm64-runner/variant/"
+    assert "emulated-prepare" in files[hooks + "prepare.sh"]["content"]
+    assert "/srv/arm64/opt/runner" in files[hooks + "env.sh"]["content"]
+    # Hooks the variant does not supply stay native.
+    assert files[hooks + "run-as-runner.sh"]["content"] == (tree / "variants/native/run-as-runner.sh").read_text()
+    assert env_of(render_user_data(replace(REPO_SPEC, variant="emulated"), source_dir=tree))["RUNNER_VARIANT"] == (
+        "emulated"
+    )
+
+
+@pytest.mark.skipif(CLOUD_INIT is None, reason="cloud-init (Debian package) not installed")
+@pytest.mark.parametrize("name", [*SPECS, "emulated-stub", "emulated"])
+def test_cloud_init_schema_accepts_render(name, tmp_path):
+    if name == "emulated-stub":
+        user_data = render_user_data(replace(REPO_SPEC, variant="emulated"), source_dir=emulated_stub_tree(tmp_path))
+    elif name == "emulated":
+        if not (CLOUD_INIT_DIR / "variants/emulated").is_dir():
+            pytest.skip("emulated variant not in the tree")
+        user_data = render_user_data(replace(REPO_SPEC, variant="emulated"))
+    else:
+        user_data = render_user_data(SPECS[name])
+    path = tmp_path / "user-data"
+    path.write_text(user_data)
+    result = subprocess.run(
+        [CLOUD_INIT, "schema", "--config-file", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Valid cloud-config" in result.stdout
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_native_render_fits(name):
+    user_data = render_user_data(SPECS[name])
+    assert len(gzip.compress(user_data.encode(), mtime=0)) <= SIZE_GOAL_GZIP
+    assert len(gzip_base64(user_data)) <= EC2_LIMIT
+
+
+def test_no_token_and_no_way_to_render_one():
+    for spec in SPECS.values():
+        assert SECRET_TOKEN not in render_user_data(spec)
+    with pytest.raises(ValueError, match="secret"):
+        render_user_data(replace(REPO_SPEC, handoff=TokenHandoff("http.sh", {"RUNNER_TOKEN": SECRET_TOKEN})))
+    with pytest.raises(TypeError, match="plain str"):
+        render_user_data(replace(REPO_SPEC, handoff=TokenHandoff("http.sh", {"TOKEN_URL": Mock(spec=pulumi.Output)})))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"runner": replace(RUNNER, sha256="abc")}, "SHA-256"),
+        ({"handoff": TokenHandoff("nope.sh", {})}, "hand-off script"),
+        ({"handoff": TokenHandoff("../scripts/lib.sh", {})}, "hand-off script"),
+        ({"runner_name": "bad name"}, "runner name"),
+        ({"labels": ("ok", "bad,label")}, "labels"),
+        ({"variant": "other"}, "variant"),
+    ],
+)
+def test_invalid_specs_are_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        render_user_data(replace(REPO_SPEC, **change))
+
+
+def test_template_digest_tracks_files_and_variant(tmp_path):
+    tree = emulated_stub_tree(tmp_path)
+    native = template_digest("native", source_dir=tree)
+    assert native == template_digest("native", source_dir=tree)
+    assert template_digest("emulated", source_dir=tree) != native
+    (tree / "scripts/register.sh").write_text((tree / "scripts/register.sh").read_text() + "\n")
+    assert template_digest("native", source_dir=tree) != native
+    assert len(template_digest()) == 64
+
+
+def test_readme_does_not_change_the_digest(tmp_path):
+    tree = emulated_stub_tree(tmp_path)
+    before = template_digest(source_dir=tree)
+    (tree / "README.md").write_text("changed")
+    assert template_digest(source_dir=tree) == before
+
+
+def test_gzip_base64_roundtrip_and_deterministic():
+    user_data = render_user_data(REPO_SPEC)
+    encoded = gzip_base64(user_data)
+    assert encoded == gzip_base64(user_data)
+    assert gzip.decompress(base64.b64decode(encoded)).decode() == user_data
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        return args.name + "_id", args.inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+@pytest.fixture
+def mocks():
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_mocks(_Mocks(), project="arm64-runners", stack="test", preview=False)
+    yield
+
+
+@pulumi.runtime.test
+def test_secret_user_data_is_secret(mocks):
+    output = secret_user_data(REPO_SPEC)
+
+    def check(values):
+        is_secret, text = values
+        assert is_secret
+        assert text == render_user_data(REPO_SPEC)
+
+    return pulumi.Output.all(pulumi.Output.from_input(output.is_secret()), output).apply(check)

@@ -26,11 +26,7 @@ def load(name: str) -> dict[str, Any]:
 
 
 def steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (job_id, step)
-        for job_id, job in workflow["jobs"].items()
-        for step in job.get("steps", [])
-    ]
+    return [(job_id, step) for job_id, job in workflow["jobs"].items() for step in job.get("steps", [])]
 
 
 def test_all_four_workflows_exist() -> None:
@@ -79,19 +75,13 @@ def test_least_privilege(name: str) -> None:
         granted = job["permissions"]
         assert all(v in ("read", "write", "none") for v in granted.values())
         writes = {k for k, v in granted.items() if v == "write"}
-        assert writes <= {"id-token", "pull-requests"}, (
-            f"{name}:{job_id} writes {writes}"
-        )
+        assert writes <= {"id-token", "pull-requests"}, f"{name}:{job_id} writes {writes}"
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_actions_pinned_by_sha_with_version_comment(name: str) -> None:
     text = (WORKFLOWS / name).read_text()
-    uses_lines = [
-        line.strip()
-        for line in text.splitlines()
-        if line.strip().startswith(("uses:", "- uses:"))
-    ]
+    uses_lines = [line.strip() for line in text.splitlines() if line.strip().startswith(("uses:", "- uses:"))]
     assert uses_lines
     for line in uses_lines:
         ref, _, comment = line.split("uses:", 1)[1].partition("#")
@@ -127,30 +117,20 @@ def test_preview_paths_matrix_and_fork_fallback() -> None:
     assert "requirements*.txt" in paths
     jobs = workflow["jobs"]
     preview = jobs["preview"]
-    pulumi = next(
-        s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@")
-    )
+    pulumi = next(s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True
     assert pulumi["with"]["policyPacks"] == "policy"
     names = [s.get("name", s.get("uses", "")) for s in preview["steps"]]
     install = next(i for i, n in enumerate(names) if "dependencies" in n)
-    assert install < names.index(pulumi.get("name", pulumi["uses"])), (
-        "deps must be installed before pulumi"
-    )
+    assert install < names.index(pulumi.get("name", pulumi["uses"])), "deps must be installed before pulumi"
     assert "pip install -r requirements" in preview["steps"][install]["run"]
     assert "needs.stacks.outputs.trusted == 'true'" in preview["if"]
     fork = jobs["offline-plan"]
     assert "needs.stacks.outputs.trusted != 'true'" in fork["if"]
     assert "secrets." not in yaml.safe_dump(fork)
-    assert any(
-        "make plan" in s.get("run", "") and "FORMAT=markdown" in s["run"]
-        for s in fork["steps"]
-    )
-    assert (
-        preview["strategy"]["matrix"]["stack"]
-        == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
-    )
+    assert any("make plan" in s.get("run", "") and "FORMAT=markdown" in s["run"] for s in fork["steps"])
+    assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
 
 
 def test_up_per_stack_environment_concurrency_and_wait_online() -> None:
@@ -163,9 +143,7 @@ def test_up_per_stack_environment_concurrency_and_wait_online() -> None:
     assert up["concurrency"]["cancel-in-progress"] is False
     runs = [s.get("run", "") for s in up["steps"]]
     assert "make wait-online" in runs[-1]
-    pulumi = next(
-        s for s in up["steps"] if s.get("uses", "").startswith("pulumi/actions@")
-    )
+    pulumi = next(s for s in up["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"]["command"] == "up"
     assert pulumi["with"]["policyPacks"] == "policy"
 
@@ -177,13 +155,10 @@ def test_destroy_dispatch_schedule_and_runner_check() -> None:
     pick = " ".join(s.get("run", "") for s in workflow["jobs"]["stacks"]["steps"])
     assert "tools.ops expired" in pick
     destroy = workflow["jobs"]["destroy"]
-    assert (
-        destroy["concurrency"]["group"]
-        == load("up.yml")["jobs"]["up"]["concurrency"]["group"]
-    )
+    assert destroy["concurrency"]["group"] == load("up.yml")["jobs"]["up"]["concurrency"]["group"]
     assert destroy["environment"] == "${{ matrix.stack }}"
     last = destroy["steps"][-1]["run"]
-    assert "make gc" in last and "--expect-none" in last
+    assert "tools.ops gc" in last and "--include-stopped" in last and "--expect-none" in last
 
 
 def test_validate_runs_on_arm64_and_proves_the_runner() -> None:

@@ -1,0 +1,129 @@
+"""status, wait-online and gc: the stack's runners as GitHub lists them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from components.github.rest import GithubClient
+from components.github.scope import delete_runner, list_runners
+from tools.ops.stack import Stack
+
+
+@dataclass(frozen=True)
+class RunnerRow:
+    name: str
+    state: str  # online | busy | offline | missing
+    labels: tuple[str, ...]
+    expected: bool
+
+
+def runner_state(runner: dict[str, Any]) -> str:
+    if runner.get("status") != "online":
+        return "offline"
+    return "busy" if runner.get("busy") else "online"
+
+
+def survey(stack: Stack, client: GithubClient) -> list[RunnerRow]:
+    """Expected runners (missing ones too) and any other runner GitHub lists under the stack's names."""
+    listed = {
+        r["name"]: r for r in stack.owned(list_runners(client, stack.config.github.scope_path, stack.runner_prefix))
+    }
+    rows = []
+    for name in stack.expected_runners:
+        runner = listed.pop(name, None)
+        if runner is None:
+            rows.append(RunnerRow(name, "missing", (), True))
+        else:
+            rows.append(RunnerRow(name, runner_state(runner), _labels(runner), True))
+    rows += [RunnerRow(name, runner_state(r), _labels(r), False) for name, r in sorted(listed.items())]
+    return rows
+
+
+def _labels(runner: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(label.get("name")) for label in runner.get("labels") or [])
+
+
+def render_status(stack: Stack, rows: list[RunnerRow], outputs: dict[str, Any] | None, outputs_note: str) -> str:
+    config = stack.config
+    lines = [
+        f"## Stack `{stack.name}` — runners on {config.github.registration_url}",
+        "",
+        f"Configured runner version {config.runner.version} (GitHub's REST API does not report the version a "
+        "runner is running).",
+        "",
+        "| Runner | State | Labels | In stack config |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        labels = ", ".join(row.labels) or "—"
+        lines.append(f"| {row.name} | {row.state} | {labels} | {'yes' if row.expected else 'no (leftover)'} |")
+    counts = {state: sum(r.state == state for r in rows) for state in ("online", "busy", "offline", "missing")}
+    lines += ["", "Totals: " + ", ".join(f"{n} {state}" for state, n in counts.items()), ""]
+    lines.append("### Pulumi stack outputs")
+    lines.append("")
+    if outputs is None:
+        lines.append(outputs_note)
+    elif not outputs:
+        lines.append("(the stack has no outputs: not deployed?)")
+    else:
+        lines += ["| Output | Value |", "|---|---|"]
+        lines += [f"| {key} | `{value}` |" for key, value in sorted(outputs.items())]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    online: bool
+    waited_seconds: float
+    #: name -> state for every expected runner not online (missing / offline).
+    not_online: dict[str, str]
+
+
+def wait_online(
+    stack: Stack,
+    client: GithubClient,
+    timeout_seconds: float,
+    poll_seconds: float = 15.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> WaitResult:
+    """Poll until every expected runner is online (busy counts as online) or the timeout passes."""
+    start = clock()
+    while True:
+        rows = [r for r in survey(stack, client) if r.expected]
+        not_online = {r.name: r.state for r in rows if r.state not in ("online", "busy")}
+        waited = clock() - start
+        if not not_online:
+            return WaitResult(True, waited, {})
+        if waited >= timeout_seconds:
+            return WaitResult(False, waited, not_online)
+        sleep(min(poll_seconds, max(0.0, timeout_seconds - waited)))
+
+
+@dataclass(frozen=True)
+class GcResult:
+    deleted: list[str]
+    kept: list[str]  # online or busy: in use, never deleted
+
+
+def gc(stack: Stack, client: GithubClient, include_stopped: bool = False, dry_run: bool = False) -> GcResult:
+    """Remove the stack's runners that GitHub lists as offline.
+
+    With `idleAction: stop` an offline runner of the stack's config may be a host stopped while idle
+    that will start again, and a deleted runner cannot reconnect: those are kept unless
+    `include_stopped` (after `pulumi destroy`, every offline runner is a leftover).
+    """
+    deleted, kept = [], []
+    may_be_stopped = stack.config.runner.idle_action == "stop" and not include_stopped
+    for row in survey(stack, client):
+        if row.state == "missing":
+            continue
+        if row.state != "offline" or (row.expected and may_be_stopped):
+            kept.append(row.name)
+            continue
+        if dry_run or delete_runner(client, stack.config.github.scope_path, row.name, busy_timeout_seconds=0):
+            deleted.append(row.name)
+    return GcResult(deleted, kept)

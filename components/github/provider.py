@@ -70,13 +70,35 @@ class RunnerRegistrationProvider(pulumi.dynamic.ResourceProvider):
         outs = {k: v for k, v in props.items() if k != "__provider"}
         if props.get("ephemeral"):
             group_id = scope.resolve_runner_group_id(client, scope_path, props.get("runner_group") or None)
-            jit = scope.generate_jit_config(client, scope_path, name, [str(x) for x in props["labels"]], group_id)
+            jit = self._generate_jit(client, props, group_id)
             # A JIT config has no stated expiry; GitHub drops an unused one with its runner (1 day).
             outs.update(token=jit.encoded_jit_config, expires_at="", runner_id=jit.runner_id)
         else:
             minted = scope.mint_registration_token(client, scope_path)
             outs.update(token=minted.token, expires_at=minted.expires_at, runner_id=0)
         return pulumi.dynamic.CreateResult(f"{name}-{uuid.uuid4().hex[:12]}", outs)
+
+    def _generate_jit(self, client: Any, props: dict[str, Any], group_id: int) -> Any:
+        """A JIT config; a leftover runner holding the name (e.g. from a create whose answer was
+        lost) is removed first, since the name belongs to this stack's runner slot."""
+        from components.github import scope
+        from components.github.rest import UnprocessableError
+
+        scope_path, name = str(props["scope_path"]), str(props["runner_name"])
+        labels = [str(x) for x in props["labels"]]
+        try:
+            return scope.generate_jit_config(client, scope_path, name, labels, group_id)
+        except UnprocessableError as conflict:
+            if conflict.status != 409:
+                raise
+        scope.delete_runner(
+            client,
+            scope_path,
+            name,
+            busy_timeout_seconds=float(props.get("busy_timeout_seconds") or 600),
+            poll_seconds=self._poll_seconds,
+        )
+        return scope.generate_jit_config(client, scope_path, name, labels, group_id)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
         replaces = [key for key in REPLACE_ON if _normal(olds.get(key)) != _normal(news.get(key))]

@@ -73,12 +73,17 @@ class RunnerRegistration(pulumi.dynamic.Resource):
             "expires_at": None,
             "runner_id": None,
         }
-        secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["token", "github_token"])
+        # Delete before replace: the old runner must leave GitHub before the new registration (same
+        # runner name) exists, or the old delete-by-name would remove the new runner. Set here as
+        # well as in the provider's diff so `pulumi up --replace` behaves the same.
+        defaults = pulumi.ResourceOptions(
+            additional_secret_outputs=["token", "github_token"], delete_before_replace=True
+        )
         super().__init__(
             provider or RunnerRegistrationProvider(),
             name,
             props,
-            pulumi.ResourceOptions.merge(secret_outputs, opts),
+            pulumi.ResourceOptions.merge(defaults, opts),
         )
         # Secret on this side too, so every consumer (and mocks) sees a secret.
         self.token = pulumi.Output.secret(self.token)

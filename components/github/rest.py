@@ -129,7 +129,7 @@ class GithubClient:
             if status < 400:
                 return Response(status, headers, data)
             message = _github_message(data)
-            if _is_rate_limited(status, headers):
+            if _is_rate_limited(status, headers, message):
                 wait = self._rate_limit_wait(headers)
                 rate_waits += 1
                 if rate_waits > self.max_rate_limit_waits or wait > self.max_rate_limit_wait_seconds:
@@ -226,11 +226,15 @@ def _github_message(data: Any) -> str:
     return str(data or "no message")[:200]
 
 
-def _is_rate_limited(status: int, headers: Mapping[str, str]) -> bool:
+def _is_rate_limited(status: int, headers: Mapping[str, str], message: str) -> bool:
     if status == 429:
         return True
     if status == 403:
-        return headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers
+        return (
+            headers.get("x-ratelimit-remaining") == "0"
+            or "retry-after" in headers
+            or "secondary rate limit" in message.lower()
+        )
     return False
 
 

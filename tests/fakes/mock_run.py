@@ -22,6 +22,8 @@ class MockRun:
         self.resources: list[pulumi.runtime.MockResourceArgs] = []
         self.values: dict[str, Any] = {}
         self.secret: dict[str, bool] = {}
+        #: Resource name -> the RegisterResource request (options such as deleteBeforeReplace).
+        self.requests: dict[str, Any] = {}
 
 
 def run_under_mocks(build: Callable[[], dict[str, Any]], *, preview: bool = False) -> MockRun:
@@ -45,7 +47,14 @@ def run_under_mocks(build: Callable[[], dict[str, Any]], *, preview: bool = Fals
     pulumi.runtime.settings.reset_options()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    pulumi.runtime.set_mocks(Mocks(), project="arm64-runners", stack="dev", preview=preview)
+
+    class Monitor(pulumi.runtime.mocks.MockMonitor):
+        def RegisterResource(self, request: Any) -> Any:
+            run.requests[request.name] = request
+            return super().RegisterResource(request)
+
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, project="arm64-runners", stack="dev", preview=preview, monitor=Monitor(mocks))
     try:
         outputs: dict = {}
 

@@ -95,6 +95,14 @@ def test_rate_limit_reset_beyond_the_bound_fails_with_the_reset_time(github: Fak
     assert sleeps.calls == []
 
 
+def test_secondary_rate_limit_without_headers_waits_a_minute(github: FakeGithub, client_for, sleeps) -> None:
+    github.fail_next(
+        "POST", TOKEN_PATH, 403, body={"message": "You have exceeded a secondary rate limit. Please wait."}
+    )
+    assert client_for().request("POST", TOKEN_PATH).status == 201
+    assert sleeps.calls == [60.0]
+
+
 def test_repeated_rate_limits_give_up_after_the_bounded_number_of_waits(github: FakeGithub, client_for, sleeps) -> None:
     github.fail_next("POST", TOKEN_PATH, 429, headers={"Retry-After": "5"}, times=10)
     with pytest.raises(RateLimitedError):

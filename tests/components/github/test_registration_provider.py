@@ -82,6 +82,23 @@ def test_ephemeral_create_generates_a_jit_config_in_the_default_group(github: Fa
     assert github.requests_to("POST", REPO + "/actions/runners/registration-token") == []
 
 
+def test_ephemeral_create_replaces_a_leftover_runner_holding_the_name(github: FakeGithub, provider) -> None:
+    """GitHub answers 409 when the name exists, e.g. after a create whose answer was lost."""
+    leftover = github.add_runner(REPO, "arm64-dev-a-0")
+    result = provider.create(props_for(github.api_url, ephemeral=True))
+    assert len(github.requests_to("POST", REPO + "/actions/runners/generate-jitconfig")) == 2
+    assert github.runner_names(REPO) == ["arm64-dev-a-0"]
+    assert result.outs["runner_id"] != leftover["id"]
+
+
+def test_ephemeral_create_does_not_remove_a_busy_namesake_beyond_its_timeout(github: FakeGithub, provider) -> None:
+    github.add_runner(REPO, "arm64-dev-a-0", busy=True)
+    github.set_busy(REPO, "arm64-dev-a-0", requests_until_idle=None)
+    with pytest.raises(RunnerBusyError):
+        provider.create(props_for(github.api_url, ephemeral=True, busy_timeout_seconds=20))
+    assert github.runner_names(REPO) == ["arm64-dev-a-0"]
+
+
 def test_ephemeral_org_runner_joins_its_runner_group(github: FakeGithub, provider) -> None:
     group_id = github.add_runner_group(ORG, "arm64")
     provider.create(props_for(github.api_url, ORG, ephemeral=True, runner_group="arm64"))

@@ -78,6 +78,13 @@ def test_credential_is_a_secret_input_and_the_token_a_declared_secret_output() -
     }
 
 
+def test_registration_is_deleted_before_it_is_replaced() -> None:
+    run = run_under_mocks(build_one())
+    request = run.requests["dev-a-0-registration"]
+    assert request.deleteBeforeReplace is True
+    assert set(request.additionalSecretOutputs) == {"token", "github_token"}
+
+
 def test_ephemeral_registration_yields_a_secret_jit_config() -> None:
     run = run_under_mocks(build_one(ephemeral=True))
     assert run.secret["token"] is True and run.values["token"].startswith("AAMOCKJIT")

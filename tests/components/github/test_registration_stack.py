@@ -11,7 +11,7 @@ import pytest
 
 from components.config.load import read_stack_file
 from components.github.provider import RunnerRegistrationProvider
-from tools.mockengine import PlanResult, Registered, reveal, run_stack
+from tools.mockengine import MOCK_SECRET, PlanResult, Registered, reveal, run_stack
 from tools.plan import to_json
 
 STACK_FILE = Path(__file__).resolve().parents[3] / "stacks" / "Pulumi.aws-graviton.yaml"
@@ -98,4 +98,4 @@ def test_tokens_never_appear_in_the_plan_json_or_plain_outputs(baseline: PlanRes
     for token in tokens:
         assert token not in document
         assert token not in plain_outputs
-    assert "stack-credential" not in document and "stack-credential" not in plain_outputs
+    assert MOCK_SECRET not in document and MOCK_SECRET not in plain_outputs

@@ -30,9 +30,7 @@ policies = [
         name=rule.name,
         description=rule.description,
         validate=resource_validator(rule.check),
-        enforcement_level=EnforcementLevel.MANDATORY
-        if rule.mandatory
-        else EnforcementLevel.ADVISORY,
+        enforcement_level=EnforcementLevel.MANDATORY if rule.mandatory else EnforcementLevel.ADVISORY,
     )
     for rule in RESOURCE_RULES
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import gzip
 import json
 import re
@@ -31,13 +32,13 @@ AWS_SPOT_REQUEST = "aws:ec2/spotInstanceRequest:SpotInstanceRequest"
 AWS_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 AWS_VOLUME = "aws:ebs/volume:Volume"
 AWS_SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+AWS_DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 AWS_SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 AWS_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 OCI_INSTANCE = "oci:Core/instance:Instance"
 OCI_SECURITY_LIST = "oci:Core/securityList:SecurityList"
-OCI_NSG_RULE = (
-    "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule"
-)
+OCI_DEFAULT_SECURITY_LIST = "oci:Core/defaultSecurityList:DefaultSecurityList"
+OCI_NSG_RULE = "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule"
 
 AWS_COMPUTE = (AWS_INSTANCE, AWS_SPOT_REQUEST, AWS_LAUNCH_TEMPLATE)
 COMPUTE = (*AWS_COMPUTE, OCI_INSTANCE)
@@ -93,10 +94,8 @@ def _decode_base64(text: str) -> bytes | None:
 def _readable(data: bytes) -> str:
     """User-data as the instance sees it: gzip is undone (EC2 and cloud-init accept both)."""
     if data[:2] == b"\x1f\x8b":
-        try:
+        with contextlib.suppress(OSError, EOFError):
             data = gzip.decompress(data)
-        except (OSError, EOFError):
-            pass
     return data.decode("utf-8", errors="replace")
 
 
@@ -104,10 +103,7 @@ def user_data_bytes(resource_type: str, props: Props) -> bytes | None:
     """The user-data payload as delivered to the instance (after base64, before gunzip), or None."""
     if resource_type in (AWS_INSTANCE, AWS_SPOT_REQUEST):
         if props.get("userDataBase64"):
-            return (
-                _decode_base64(props["userDataBase64"])
-                or props["userDataBase64"].encode()
-            )
+            return _decode_base64(props["userDataBase64"]) or props["userDataBase64"].encode()
         if props.get("userData"):
             return str(props["userData"]).encode()
         return None
@@ -121,10 +117,14 @@ def user_data_bytes(resource_type: str, props: Props) -> bytes | None:
 
 
 def _instance_type(resource_type: str, props: Props) -> str | None:
+    return props.get("shape") if resource_type == OCI_INSTANCE else props.get("instanceType")
+
+
+def inherits(resource_type: str, props: Props, key: str) -> bool:
+    """True when an instance leaves `key` to its launch template; the template is checked instead
+    (it is a resource of the same stack, validated by the same rule)."""
     return (
-        props.get("shape")
-        if resource_type == OCI_INSTANCE
-        else props.get("instanceType")
+        resource_type in (AWS_INSTANCE, AWS_SPOT_REQUEST) and bool(props.get("launchTemplate")) and not props.get(key)
     )
 
 
@@ -138,11 +138,9 @@ def _is_spot(resource_type: str, props: Props) -> bool:
 # --- mandatory resource rules --------------------------------------------------------------------
 
 
-def check_arm64_compute(
-    resource_type: str, props: Props, config: Mapping[str, Any]
-) -> list[str]:
+def check_arm64_compute(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
     """Runner hosts are arm64 (Graviton, Ampere A1); only emulated pools run on x86_64 on purpose."""
-    if resource_type not in COMPUTE:
+    if resource_type not in COMPUTE or inherits(resource_type, props, "instanceType"):
         return []
     kind = _instance_type(resource_type, props)
     if kind is None:
@@ -150,52 +148,42 @@ def check_arm64_compute(
     if resource_type == OCI_INSTANCE:
         if kind in limits.OCI_ARM_SHAPES:
             return []
-        return [
-            f"shape {kind} is not an Ampere shape ({', '.join(sorted(limits.OCI_ARM_SHAPES))})"
-        ]
+        return [f"shape {kind} is not an Ampere shape ({', '.join(sorted(limits.OCI_ARM_SHAPES))})"]
     if is_emulated(resource_type, props):
         if limits.is_x86_64(kind):
             return []
-        return [
-            f"emulated pool on {kind}: emulated pools are x86_64 hosts (for arm64 use cloud: aws)"
-        ]
+        return [f"emulated pool on {kind}: emulated pools are x86_64 hosts (for arm64 use cloud: aws)"]
     if limits.is_graviton(kind):
         return []
     hint = f"use a *g family (t4g, m7g, c7g...) or tag an emulated pool {TAG_CLOUD}=emulated"
     return [f"instance type {kind} is not Graviton (arm64): {hint}"]
 
 
-def check_imdsv2(
-    resource_type: str, props: Props, config: Mapping[str, Any]
-) -> list[str]:
+def check_imdsv2(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
     """Instance metadata only through session tokens (AWS IMDSv2; OCI legacy v1 endpoints off)."""
     if resource_type in AWS_COMPUTE:
+        if inherits(resource_type, props, "metadataOptions"):
+            return []
         tokens = (props.get("metadataOptions") or {}).get("httpTokens")
         if tokens != "required":
-            return [
-                f"metadataOptions.httpTokens is {tokens or 'unset (optional)'}; IMDSv2 needs 'required'"
-            ]
+            return [f"metadataOptions.httpTokens is {tokens or 'unset (optional)'}; IMDSv2 needs 'required'"]
         return []
     if resource_type == OCI_INSTANCE:
-        disabled = (props.get("instanceOptions") or {}).get(
-            "areLegacyImdsEndpointsDisabled"
-        )
+        disabled = (props.get("instanceOptions") or {}).get("areLegacyImdsEndpointsDisabled")
         if disabled is not True:
-            return [
-                "instanceOptions.areLegacyImdsEndpointsDisabled must be true (IMDS v2 only)"
-            ]
+            return ["instanceOptions.areLegacyImdsEndpointsDisabled must be true (IMDS v2 only)"]
     return []
 
 
-def check_encrypted_volumes(
-    resource_type: str, props: Props, config: Mapping[str, Any]
-) -> list[str]:
+def check_encrypted_volumes(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
     """EBS volumes are encrypted (EC2 defaults to unencrypted). OCI block volumes are always encrypted
     at rest by Oracle, so there is nothing to check there."""
     problems: list[str] = []
     if resource_type in (AWS_INSTANCE, AWS_SPOT_REQUEST):
         root = props.get("rootBlockDevice")
-        if not root or root.get("encrypted") is not True:
+        if inherits(resource_type, props, "rootBlockDevice"):
+            pass
+        elif not root or root.get("encrypted") is not True:
             problems.append("rootBlockDevice.encrypted must be true")
         for i, device in enumerate(props.get("ebsBlockDevices") or []):
             if device.get("encrypted") is not True:
@@ -203,9 +191,7 @@ def check_encrypted_volumes(
     elif resource_type == AWS_LAUNCH_TEMPLATE:
         mappings = props.get("blockDeviceMappings") or []
         if not mappings:
-            problems.append(
-                "blockDeviceMappings must declare the root volume with ebs.encrypted=true"
-            )
+            problems.append("blockDeviceMappings must declare the root volume with ebs.encrypted=true")
         for i, mapping in enumerate(mappings):
             if (mapping.get("ebs") or {}).get("encrypted") not in (True, "true"):
                 problems.append(f"blockDeviceMappings[{i}].ebs.encrypted must be true")
@@ -218,41 +204,28 @@ def _open_cidrs(values: Iterable[str] | None) -> list[str]:
     return sorted({v for v in values or () if v in OPEN_CIDRS})
 
 
-def check_no_open_ingress(
-    resource_type: str, props: Props, config: Mapping[str, Any]
-) -> list[str]:
+def check_no_open_ingress(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
     """Runners only dial out; nothing may be reachable from the whole internet."""
     found: list[str] = []
-    if resource_type == AWS_SECURITY_GROUP:
+    if resource_type in (AWS_SECURITY_GROUP, AWS_DEFAULT_SECURITY_GROUP):
         for i, rule in enumerate(props.get("ingress") or []):
-            cidrs = _open_cidrs(
-                [*(rule.get("cidrBlocks") or []), *(rule.get("ipv6CidrBlocks") or [])]
-            )
+            cidrs = _open_cidrs([*(rule.get("cidrBlocks") or []), *(rule.get("ipv6CidrBlocks") or [])])
             found += [f"ingress[{i}] allows {c}" for c in cidrs]
     elif resource_type == AWS_SECURITY_GROUP_RULE and props.get("type") == "ingress":
-        cidrs = _open_cidrs(
-            [*(props.get("cidrBlocks") or []), *(props.get("ipv6CidrBlocks") or [])]
-        )
+        cidrs = _open_cidrs([*(props.get("cidrBlocks") or []), *(props.get("ipv6CidrBlocks") or [])])
         found += [f"ingress rule allows {c}" for c in cidrs]
     elif resource_type == AWS_INGRESS_RULE:
         cidrs = _open_cidrs([props.get("cidrIpv4") or "", props.get("cidrIpv6") or ""])
         found += [f"ingress rule allows {c}" for c in cidrs]
-    elif resource_type == OCI_SECURITY_LIST:
+    elif resource_type in (OCI_SECURITY_LIST, OCI_DEFAULT_SECURITY_LIST):
         for i, rule in enumerate(props.get("ingressSecurityRules") or []):
-            found += [
-                f"ingressSecurityRules[{i}] allows {c}"
-                for c in _open_cidrs([rule.get("source") or ""])
-            ]
+            found += [f"ingressSecurityRules[{i}] allows {c}" for c in _open_cidrs([rule.get("source") or ""])]
     elif resource_type == OCI_NSG_RULE and props.get("direction") == "INGRESS":
-        found += [
-            f"ingress rule allows {c}" for c in _open_cidrs([props.get("source") or ""])
-        ]
+        found += [f"ingress rule allows {c}" for c in _open_cidrs([props.get("source") or ""])]
     return found
 
 
-def check_user_data(
-    resource_type: str, props: Props, config: Mapping[str, Any]
-) -> list[str]:
+def check_user_data(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
     """User-data holds no credential and fits the cloud's limit (EC2 16 KiB, OCI metadata 32,000 B)."""
     if resource_type not in COMPUTE:
         return []
@@ -265,9 +238,7 @@ def check_user_data(
         }
         size = len(json.dumps(metadata, separators=(",", ":")).encode())
         if size > limits.OCI_METADATA_MAX_BYTES:
-            problems.append(
-                f"metadata is {size} bytes; OCI allows {limits.OCI_METADATA_MAX_BYTES}"
-            )
+            problems.append(f"metadata is {size} bytes; OCI allows {limits.OCI_METADATA_MAX_BYTES}")
     elif payload is not None and len(payload) > limits.EC2_USER_DATA_MAX_BYTES:
         problems.append(
             f"user data is {len(payload)} bytes; EC2 allows {limits.EC2_USER_DATA_MAX_BYTES} "
@@ -275,17 +246,11 @@ def check_user_data(
         )
     if payload is not None:
         text = _readable(payload)
-        problems += [
-            f"user data contains {what}"
-            for what, pattern in CREDENTIAL_PATTERNS
-            if pattern.search(text)
-        ]
+        problems += [f"user data contains {what}" for what, pattern in CREDENTIAL_PATTERNS if pattern.search(text)]
     return problems
 
 
-def check_required_tags(
-    resource_type: str, props: Props, config: Mapping[str, Any]
-) -> list[str]:
+def check_required_tags(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
     """Every runner host says which stack and pool it belongs to, so status/gc and billing find it."""
     if resource_type not in COMPUTE:
         return []
@@ -294,28 +259,22 @@ def check_required_tags(
     missing = [key for key in required if not tags.get(key)]
     problems = [f"missing tag {key}" for key in missing]
     if tags.get(TAG_MANAGED_BY) and tags[TAG_MANAGED_BY] != MANAGED_BY:
-        problems.append(
-            f"tag {TAG_MANAGED_BY} is {tags[TAG_MANAGED_BY]!r}, expected {MANAGED_BY!r}"
-        )
+        problems.append(f"tag {TAG_MANAGED_BY} is {tags[TAG_MANAGED_BY]!r}, expected {MANAGED_BY!r}")
     return problems
 
 
 # --- advisory rules ------------------------------------------------------------------------------
 
 
-def check_spot_or_idle_stop(
-    resource_type: str, props: Props, config: Mapping[str, Any]
-) -> list[str]:
+def check_spot_or_idle_stop(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
     """Paid AWS hosts should be spot or power off when idle (tag arm64-runners:idle-action)."""
-    if resource_type not in AWS_COMPUTE:
+    if resource_type not in AWS_COMPUTE or inherits(resource_type, props, "instanceMarketOptions"):
         return []
     if _is_spot(resource_type, props):
         return []
     if _tags(resource_type, props).get(TAG_IDLE_ACTION) in ("stop", "terminate"):
         return []
-    return [
-        "on-demand and never idle-stopped: set spot: true or runner.idleAction stop/terminate"
-    ]
+    return ["on-demand and never idle-stopped: set spot: true or runner.idleAction stop/terminate"]
 
 
 @dataclass(frozen=True)
@@ -333,24 +292,17 @@ def free_tier_use(resources: Sequence[tuple[str, Props]]) -> FreeTierUse:
     """OCI A1 OCPUs, memory and boot-volume storage the stack's instances take."""
     ocpus = memory = storage = 0.0
     for resource_type, props in resources:
-        if (
-            resource_type != OCI_INSTANCE
-            or props.get("shape") not in limits.OCI_ARM_SHAPES
-        ):
+        if resource_type != OCI_INSTANCE or props.get("shape") not in limits.OCI_ARM_SHAPES:
             continue
         shape = props.get("shapeConfig") or {}
         ocpus += float(shape.get("ocpus") or 0)
         memory += float(shape.get("memoryInGbs") or 0)
         source = props.get("sourceDetails") or {}
-        storage += float(
-            source.get("bootVolumeSizeInGbs") or OCI_DEFAULT_BOOT_VOLUME_GB
-        )
+        storage += float(source.get("bootVolumeSizeInGbs") or OCI_DEFAULT_BOOT_VOLUME_GB)
     return FreeTierUse(ocpus, memory, storage)
 
 
-def check_free_tier(
-    resources: Sequence[tuple[str, Props]], config: Mapping[str, Any]
-) -> list[str]:
+def check_free_tier(resources: Sequence[tuple[str, Props]], config: Mapping[str, Any]) -> list[str]:
     """The stack's A1 instances stay inside OCI Always Free (defaults from components/config/limits.py,
     overridable with policy config `ocpus`, `memoryGb`, `blockStorageGb`)."""
     default = limits.OCI_ALWAYS_FREE_A1
@@ -367,9 +319,7 @@ def check_free_tier(
         ("GB of block storage", used.block_storage_gb, allowed.block_storage_gb),
     ):
         if use > cap:
-            problems.append(
-                f"A1 instances use {use:g} {label}; Always Free covers {cap:g}"
-            )
+            problems.append(f"A1 instances use {use:g} {label}; Always Free covers {cap:g}")
     return problems
 
 

@@ -36,9 +36,7 @@ def aws_instance(**overrides: Any) -> dict[str, Any]:
         "instanceType": "t4g.medium",
         "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
         "rootBlockDevice": {"encrypted": True, "volumeSize": 50},
-        "userDataBase64": base64.b64encode(
-            gzip.compress(CLOUD_CONFIG.encode())
-        ).decode(),
+        "userDataBase64": base64.b64encode(gzip.compress(CLOUD_CONFIG.encode())).decode(),
         "tags": {**AWS_TAGS, v.TAG_IDLE_ACTION: "stop"},
     }
     props.update(overrides)
@@ -58,9 +56,7 @@ def oci_instance(**overrides: Any) -> dict[str, Any]:
     return props
 
 
-def policy_args(
-    resource_type: str, props: dict[str, Any], config: dict[str, Any] | None = None
-) -> Any:
+def policy_args(resource_type: str, props: dict[str, Any], config: dict[str, Any] | None = None) -> Any:
     opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
     urn = f"urn:pulumi:dev::arm64-runners::{resource_type}::r"
     return ResourceValidationArgs(resource_type, props, urn, "r", opts, None, config)
@@ -69,30 +65,21 @@ def policy_args(
 def report(rule: v.Check, resource_type: str, props: dict[str, Any]) -> list[str]:
     """Runs `rule` the way the analyzer does, through the pulumi-policy adapter."""
     messages: list[str] = []
-    v.resource_validator(rule)(
-        policy_args(resource_type, props), lambda m, urn=None: messages.append(m)
-    )
+    v.resource_validator(rule)(policy_args(resource_type, props), lambda m, urn=None: messages.append(m))
     return messages
 
 
 # --- arm64 instance types ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "kind", ["t4g.medium", "m7g.large", "c7g.xlarge", "m8g.2xlarge"]
-)
+@pytest.mark.parametrize("kind", ["t4g.medium", "m7g.large", "c7g.xlarge", "m8g.2xlarge"])
 def test_graviton_types_pass(kind: str) -> None:
-    assert (
-        report(v.check_arm64_compute, v.AWS_INSTANCE, aws_instance(instanceType=kind))
-        == []
-    )
+    assert report(v.check_arm64_compute, v.AWS_INSTANCE, aws_instance(instanceType=kind)) == []
 
 
 @pytest.mark.parametrize("kind", ["t3.large", "c7a.large", "m7i.large"])
 def test_x86_types_fail_outside_emulated_pools(kind: str) -> None:
-    (message,) = report(
-        v.check_arm64_compute, v.AWS_INSTANCE, aws_instance(instanceType=kind)
-    )
+    (message,) = report(v.check_arm64_compute, v.AWS_INSTANCE, aws_instance(instanceType=kind))
     assert kind in message and "Graviton" in message
 
 
@@ -116,9 +103,7 @@ def test_emulated_pool_is_x86_and_must_be() -> None:
 
 def test_oci_shape() -> None:
     assert report(v.check_arm64_compute, v.OCI_INSTANCE, oci_instance()) == []
-    (message,) = report(
-        v.check_arm64_compute, v.OCI_INSTANCE, oci_instance(shape="VM.Standard.E4.Flex")
-    )
+    (message,) = report(v.check_arm64_compute, v.OCI_INSTANCE, oci_instance(shape="VM.Standard.E4.Flex"))
     assert "VM.Standard.E4.Flex" in message
 
 
@@ -137,9 +122,7 @@ def test_imdsv2_required() -> None:
         v.AWS_INSTANCE,
         aws_instance(metadataOptions={"httpTokens": "optional"}),
     )
-    (message,) = report(
-        v.check_imdsv2, v.AWS_SPOT_REQUEST, aws_instance(metadataOptions=None)
-    )
+    (message,) = report(v.check_imdsv2, v.AWS_SPOT_REQUEST, aws_instance(metadataOptions=None))
     assert "unset" in message
 
 
@@ -158,28 +141,15 @@ def test_encrypted_root_and_data_volumes() -> None:
         v.AWS_INSTANCE,
         aws_instance(rootBlockDevice={"volumeSize": 50}),
     )
-    data = aws_instance(
-        ebsBlockDevices=[{"deviceName": "/dev/sdf", "encrypted": False}]
-    )
-    assert report(v.check_encrypted_volumes, v.AWS_INSTANCE, data) == [
-        "ebsBlockDevices[0].encrypted must be true"
-    ]
+    data = aws_instance(ebsBlockDevices=[{"deviceName": "/dev/sdf", "encrypted": False}])
+    assert report(v.check_encrypted_volumes, v.AWS_INSTANCE, data) == ["ebsBlockDevices[0].encrypted must be true"]
 
 
 def test_encrypted_launch_template_and_volume() -> None:
-    good = {
-        "blockDeviceMappings": [
-            {"deviceName": "/dev/sda1", "ebs": {"encrypted": "true"}}
-        ]
-    }
+    good = {"blockDeviceMappings": [{"deviceName": "/dev/sda1", "ebs": {"encrypted": "true"}}]}
     assert report(v.check_encrypted_volumes, v.AWS_LAUNCH_TEMPLATE, good) == []
-    assert report(
-        v.check_encrypted_volumes, v.AWS_LAUNCH_TEMPLATE, {"blockDeviceMappings": []}
-    )
-    assert (
-        report(v.check_encrypted_volumes, v.AWS_VOLUME, {"encrypted": True, "size": 50})
-        == []
-    )
+    assert report(v.check_encrypted_volumes, v.AWS_LAUNCH_TEMPLATE, {"blockDeviceMappings": []})
+    assert report(v.check_encrypted_volumes, v.AWS_VOLUME, {"encrypted": True, "size": 50}) == []
     assert report(v.check_encrypted_volumes, v.AWS_VOLUME, {"size": 50})
 
 
@@ -219,9 +189,7 @@ def test_security_group_ingress() -> None:
             }
         ]
     }
-    assert report(v.check_no_open_ingress, v.AWS_SECURITY_GROUP, world) == [
-        "ingress[0] allows ::/0"
-    ]
+    assert report(v.check_no_open_ingress, v.AWS_SECURITY_GROUP, world) == ["ingress[0] allows ::/0"]
 
 
 def test_security_group_rules() -> None:
@@ -232,22 +200,15 @@ def test_security_group_rules() -> None:
         v.AWS_SECURITY_GROUP_RULE,
         {"type": "ingress", "cidrBlocks": ["0.0.0.0/0"]},
     )
-    assert (
-        report(v.check_no_open_ingress, v.AWS_INGRESS_RULE, {"cidrIpv4": "10.0.0.0/16"})
-        == []
-    )
-    assert report(
-        v.check_no_open_ingress, v.AWS_INGRESS_RULE, {"cidrIpv4": "0.0.0.0/0"}
-    )
+    assert report(v.check_no_open_ingress, v.AWS_INGRESS_RULE, {"cidrIpv4": "10.0.0.0/16"}) == []
+    assert report(v.check_no_open_ingress, v.AWS_INGRESS_RULE, {"cidrIpv4": "0.0.0.0/0"})
 
 
 def test_oci_security_list_and_nsg() -> None:
     ssh = {"ingressSecurityRules": [{"protocol": "6", "source": "198.51.100.7/32"}]}
     assert report(v.check_no_open_ingress, v.OCI_SECURITY_LIST, ssh) == []
     world = {"ingressSecurityRules": [{"protocol": "6", "source": "0.0.0.0/0"}]}
-    assert report(v.check_no_open_ingress, v.OCI_SECURITY_LIST, world) == [
-        "ingressSecurityRules[0] allows 0.0.0.0/0"
-    ]
+    assert report(v.check_no_open_ingress, v.OCI_SECURITY_LIST, world) == ["ingressSecurityRules[0] allows 0.0.0.0/0"]
     assert (
         report(
             v.check_no_open_ingress,
@@ -290,18 +251,13 @@ def test_clean_user_data_passes_on_both_clouds() -> None:
     ],
 )
 def test_credentials_in_user_data_fail(secret: str, what: str) -> None:
-    text = (
-        CLOUD_CONFIG
-        + f"write_files:\n  - path: /etc/runner.env\n    content: TOKEN={secret}\n"
-    )
+    text = CLOUD_CONFIG + f"write_files:\n  - path: /etc/runner.env\n    content: TOKEN={secret}\n"
     gzipped = base64.b64encode(gzip.compress(text.encode())).decode()
     assert f"user data contains {what}" in report(
         v.check_user_data, v.AWS_INSTANCE, aws_instance(userDataBase64=gzipped)
     )
     oci = oci_instance(metadata={"user_data": base64.b64encode(text.encode()).decode()})
-    assert f"user data contains {what}" in report(
-        v.check_user_data, v.OCI_INSTANCE, oci
-    )
+    assert f"user data contains {what}" in report(v.check_user_data, v.OCI_INSTANCE, oci)
 
 
 def test_ec2_user_data_size_limit() -> None:
@@ -322,17 +278,12 @@ def test_ec2_user_data_size_limit() -> None:
     assert "16385 bytes" in message
     # gzip counts as delivered: the same text compressed fits easily.
     packed = base64.b64encode(gzip.compress((fits + "#").encode())).decode()
-    assert (
-        report(v.check_user_data, v.AWS_INSTANCE, aws_instance(userDataBase64=packed))
-        == []
-    )
+    assert report(v.check_user_data, v.AWS_INSTANCE, aws_instance(userDataBase64=packed)) == []
 
 
 def test_oci_metadata_size_limit() -> None:
     big = base64.b64encode(b"#" * 24_000).decode()  # 32,000 base64 characters
-    (message,) = report(
-        v.check_user_data, v.OCI_INSTANCE, oci_instance(metadata={"user_data": big})
-    )
+    (message,) = report(v.check_user_data, v.OCI_INSTANCE, oci_instance(metadata={"user_data": big}))
     assert "OCI allows 32000" in message
 
 
@@ -343,13 +294,9 @@ def test_required_tags() -> None:
     assert report(v.check_required_tags, v.AWS_INSTANCE, aws_instance()) == []
     assert report(v.check_required_tags, v.OCI_INSTANCE, oci_instance()) == []
     no_pool = {k: val for k, val in AWS_TAGS.items() if k != v.TAG_POOL}
-    assert report(
-        v.check_required_tags, v.AWS_INSTANCE, aws_instance(tags=no_pool)
-    ) == [f"missing tag {v.TAG_POOL}"]
+    assert report(v.check_required_tags, v.AWS_INSTANCE, aws_instance(tags=no_pool)) == [f"missing tag {v.TAG_POOL}"]
     wrong_owner = {**OCI_TAGS, v.TAG_MANAGED_BY: "someone"}
-    assert report(
-        v.check_required_tags, v.OCI_INSTANCE, oci_instance(freeformTags=wrong_owner)
-    )
+    assert report(v.check_required_tags, v.OCI_INSTANCE, oci_instance(freeformTags=wrong_owner))
 
 
 def test_rules_ignore_unrelated_resources() -> None:
@@ -364,17 +311,13 @@ def test_spot_or_idle_stop() -> None:
     assert report(v.check_spot_or_idle_stop, v.AWS_INSTANCE, aws_instance()) == []
     spot = aws_instance(tags=AWS_TAGS, instanceMarketOptions={"marketType": "spot"})
     assert report(v.check_spot_or_idle_stop, v.AWS_INSTANCE, spot) == []
-    assert report(
-        v.check_spot_or_idle_stop, v.AWS_INSTANCE, aws_instance(tags=AWS_TAGS)
-    )
+    assert report(v.check_spot_or_idle_stop, v.AWS_INSTANCE, aws_instance(tags=AWS_TAGS))
     never = {**AWS_TAGS, v.TAG_IDLE_ACTION: "none"}
     assert report(v.check_spot_or_idle_stop, v.AWS_INSTANCE, aws_instance(tags=never))
     assert report(v.check_spot_or_idle_stop, v.OCI_INSTANCE, oci_instance()) == []
 
 
-def stack_report(
-    resources: list[tuple[str, dict[str, Any]]], config: dict[str, Any] | None = None
-) -> list[str]:
+def stack_report(resources: list[tuple[str, dict[str, Any]]], config: dict[str, Any] | None = None) -> list[str]:
     opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
     policy_resources = [
         PolicyResource(
@@ -447,9 +390,7 @@ def test_pack_wires_every_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     runpy.run_path(str(ROOT / "policy" / "__main__.py"), run_name="__main__")
     levels = {p.name: p.enforcement_level for p in built["policies"]}
     assert len(levels) == len(built["policies"])
-    assert {
-        name for name, level in levels.items() if level == EnforcementLevel.MANDATORY
-    } == {
+    assert {name for name, level in levels.items() if level == EnforcementLevel.MANDATORY} == {
         "arm64-instance-types",
         "imdsv2-required",
         "encrypted-volumes",
@@ -457,8 +398,30 @@ def test_pack_wires_every_rule(monkeypatch: pytest.MonkeyPatch) -> None:
         "user-data-safe",
         "required-tags",
     }
-    assert (
-        levels["spot-or-idle-stop"]
-        == levels[v.FREE_TIER_RULE_NAME]
-        == EnforcementLevel.ADVISORY
-    )
+    assert levels["spot-or-idle-stop"] == levels[v.FREE_TIER_RULE_NAME] == EnforcementLevel.ADVISORY
+
+
+# --- instances launched from a template ----------------------------------------------------------
+
+
+def test_instance_settings_inherited_from_its_launch_template_are_checked_there() -> None:
+    from_template = {
+        "launchTemplate": {"id": "lt-0123", "version": "1"},
+        "tags": AWS_TAGS,
+        "userDataBase64": aws_instance()["userDataBase64"],
+    }
+    for rule in (v.check_arm64_compute, v.check_imdsv2, v.check_encrypted_volumes, v.check_spot_or_idle_stop):
+        assert report(rule, v.AWS_INSTANCE, from_template) == [], rule.__name__
+    # An instance that overrides its template is checked itself.
+    overriding = {**from_template, "metadataOptions": {"httpTokens": "optional"}, "instanceType": "t3.large"}
+    assert report(v.check_imdsv2, v.AWS_INSTANCE, overriding)
+    assert report(v.check_arm64_compute, v.AWS_INSTANCE, overriding)
+    # The same instance without a template has nothing to inherit from.
+    assert report(v.check_imdsv2, v.AWS_INSTANCE, {k: x for k, x in from_template.items() if k != "launchTemplate"})
+
+
+def test_default_security_group_and_list() -> None:
+    world = {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]}
+    assert report(v.check_no_open_ingress, v.AWS_DEFAULT_SECURITY_GROUP, world)
+    assert report(v.check_no_open_ingress, v.AWS_DEFAULT_SECURITY_GROUP, {"ingress": []}) == []
+    assert report(v.check_no_open_ingress, v.OCI_DEFAULT_SECURITY_LIST, {"ingressSecurityRules": [{"source": "::/0"}]})

@@ -124,7 +124,8 @@ def test_preview_paths_matrix_and_fork_fallback() -> None:
     names = [s.get("name", s.get("uses", "")) for s in preview["steps"]]
     install = next(i for i, n in enumerate(names) if "dependencies" in n)
     assert install < names.index(pulumi.get("name", pulumi["uses"])), "deps must be installed before pulumi"
-    assert "pip install -r requirements" in preview["steps"][install]["run"]
+    assert "make venv" in preview["steps"][install]["run"]
+    assert "policy/venv/bin/pip install -r policy/requirements.txt" in preview["steps"][install]["run"]
     assert "needs.stacks.outputs.trusted == 'true'" in preview["if"]
     fork = jobs["offline-plan"]
     assert "needs.stacks.outputs.trusted != 'true'" in fork["if"]

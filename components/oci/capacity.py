@@ -63,7 +63,7 @@ def choose_domain(
     domains: Sequence[str],
     reports: Sequence[Sequence[Any] | None],
     report_urns: Sequence[str],
-    region_domain_count: int,
+    untried: Sequence[int] = (),
 ) -> str:
     """The first domain whose report says AVAILABLE; otherwise NoCapacityError with what to try."""
     statuses = [domain_status(report, shape) for report in reports]
@@ -72,14 +72,17 @@ def choose_domain(
             return domain
     seen = ", ".join(f"{domain}: {status}" for domain, status in zip(domains, statuses, strict=True))
     replace = " ".join(f"--replace '{urn}'" for urn in report_urns)
+    other_domains = (
+        f"add the region's other domains ({', '.join(str(n) for n in untried)}) to availabilityDomains; "
+        if untried
+        else ""
+    )
     raise NoCapacityError(
         f"pool '{pool_name}': no availability domain has capacity for {shape} with {ocpus} OCPU / "
-        f"{memory_gb} GB ({seen}). Try, in this order: list the region's other domains in "
-        f"availabilityDomains (this region has {region_domain_count}: "
-        f"{', '.join(str(n) for n in range(1, region_domain_count + 1))}); ask for fewer ocpus/memoryGb "
-        f"(small A1 shapes fit more often); ask again later — the answers are kept in state, so re-check "
-        f"with `pulumi up {replace}`; or deploy the stack to another region (oci:region), A1 capacity "
-        "differs by region."
+        f"{memory_gb} GB ({seen}). Try: {other_domains}ask for fewer ocpus/memoryGb (small A1 shapes fit "
+        f"more often); ask again later — the answers are kept in state, so re-check with "
+        f"`pulumi up {replace}`; or deploy the stack to another region (oci:region), A1 capacity differs "
+        "by region."
     )
 
 
@@ -124,8 +127,10 @@ class CapacityChoice:
             for number, domain in candidates
         ]
         domains = [domain for _, domain in candidates]
+        tried = {number for number, _ in candidates}
+        untried = [number for number in range(1, len(domain_names) + 1) if number not in tried]
         answers = pulumi.Output.all(*[report.shape_availabilities for report in self.reports])
         urns = pulumi.Output.all(*[report.urn for report in self.reports])
         self.domain = pulumi.Output.all(answers, urns).apply(
-            lambda both: choose_domain(pool_name, shape, ocpus, memory_gb, domains, both[0], both[1], len(domain_names))
+            lambda both: choose_domain(pool_name, shape, ocpus, memory_gb, domains, both[0], both[1], untried)
         )

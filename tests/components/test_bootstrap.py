@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import json
+import shlex
 import shutil
 import subprocess
 from dataclasses import replace
@@ -19,6 +21,7 @@ from components.bootstrap import (
     CLOUD_INIT_DIR,
     BootstrapSpec,
     TokenHandoff,
+    _compact,
     gzip_base64,
     render_user_data,
     secret_user_data,
@@ -66,8 +69,6 @@ def files_of(user_data: str) -> dict[str, dict[str, str]]:
 
 def env_of(user_data: str, path: str = "/etc/arm64-runner/runner.env") -> dict[str, str]:
     """Parse the KEY=value lines the way the shell would (shlex-quoted values)."""
-    import shlex
-
     values = {}
     for line in files_of(user_data)[path]["content"].splitlines():
         key, _, raw = line.partition("=")
@@ -102,16 +103,14 @@ def test_render_is_a_cloud_config_running_bootstrap(name):
         assert f"/usr/local/lib/arm64-runner/variant/{hook}" in files
     assert files["/usr/local/lib/arm64-runner/bootstrap.sh"]["permissions"] == "0755"
     assert files["/etc/arm64-runner/handoff.env"]["permissions"] == "0600"
-    assert (
-        files["/usr/local/lib/arm64-runner/bootstrap.sh"]["content"]
-        == (CLOUD_INIT_DIR / "scripts/bootstrap.sh").read_text()
-    )
+    source_lines = (CLOUD_INIT_DIR / "scripts/bootstrap.sh").read_text().splitlines()
+    rendered_lines = files["/usr/local/lib/arm64-runner/bootstrap.sh"]["content"].splitlines()
+    assert rendered_lines[0] == "#!/usr/bin/env bash"
+    assert rendered_lines[1:] == [line for line in source_lines[1:] if not line.lstrip().startswith("#")]
     assert json_like(files["/etc/docker/daemon.json"]["content"])["log-opts"]["max-size"] == "10m"
 
 
 def json_like(text: str) -> dict:
-    import json
-
     return json.loads(text)
 
 
@@ -157,7 +156,9 @@ def test_emulated_variant_overlays_native_hooks(tmp_path):
     assert "emulated-prepare" in files[hooks + "prepare.sh"]["content"]
     assert "/srv/arm64/opt/runner" in files[hooks + "env.sh"]["content"]
     # Hooks the variant does not supply stay native.
-    assert files[hooks + "run-as-runner.sh"]["content"] == (tree / "variants/native/run-as-runner.sh").read_text()
+    native_hook = (tree / "variants/native/run-as-runner.sh").read_text()
+    assert files[hooks + "run-as-runner.sh"]["content"] == _compact(tree / "variants/native/run-as-runner.sh")
+    assert "runuser" in native_hook
     assert env_of(render_user_data(replace(REPO_SPEC, variant="emulated"), source_dir=tree))["RUNNER_VARIANT"] == (
         "emulated"
     )
@@ -264,3 +265,25 @@ def test_secret_user_data_is_secret(mocks):
         assert text == render_user_data(REPO_SPEC)
 
     return pulumi.Output.all(pulumi.Output.from_input(output.is_secret()), output).apply(check)
+
+
+def _shell_sources() -> list[Path]:
+    return [
+        p
+        for p in sorted(CLOUD_INIT_DIR.rglob("*"))
+        if p.is_file() and (p.suffix == ".sh" or p.read_bytes().startswith(b"#!"))
+    ]
+
+
+def _as_parsed_by_bash(text: str) -> str:
+    """bash's own rendering of the code as a function body: comments and layout gone, meaning kept."""
+    program = "__body() {\n" + text + "\n}\ndeclare -f __body\n"
+    result = subprocess.run(["bash", "-c", program], capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+@pytest.mark.parametrize("path", _shell_sources(), ids=lambda p: str(p.relative_to(CLOUD_INIT_DIR)))
+def test_compacting_never_changes_what_a_script_does(path):
+    compacted = _compact(path)
+    assert _as_parsed_by_bash(compacted) == _as_parsed_by_bash(path.read_text())
+    assert len(compacted) <= len(path.read_text())

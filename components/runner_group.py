@@ -45,8 +45,9 @@ def prepare_target(ctx: DeployContext) -> list[pulumi.Resource]:
 
     opts = pulumi.ResourceOptions(parent=ctx.parent, provider=_provider(ctx))
     repo_ids = [
-        github.get_repository_output(full_name=f"{target.owner}/{repo}", opts=pulumi.InvokeOutputOptions(
-            provider=_provider(ctx))).repo_id
+        github.get_repository_output(
+            full_name=f"{target.owner}/{repo}", opts=pulumi.InvokeOutputOptions(provider=_provider(ctx))
+        ).repo_id
         for repo in target.group_repositories
     ]
     group = github.ActionsRunnerGroup(

@@ -36,7 +36,9 @@ def plan(stack_file: Path) -> PlanResult:
     if "github:token" not in values and raw.environments:
         # ESC environments are not resolved offline: stand in a secret, as the environment would supply.
         values["github:token"] = {"secure": "esc"}
-        notes.append(f"github:token is expected from ESC environment {', '.join(raw.environments)} (not resolved offline)")
+        notes.append(
+            f"github:token is expected from ESC environment {', '.join(raw.environments)} (not resolved offline)"
+        )
     result = run_stack(raw.stack, values, secret_keys=sorted(raw.secret_keys))
     result.warnings[:0] = notes
     if result.error is not None:

@@ -62,13 +62,19 @@ def validate(raw: RawConfig) -> StackConfig:
             try:
                 ours[key] = json.loads(ours[key])
             except json.JSONDecodeError:
-                problems.add(f"{NS}:{key}", "must be an object or list, got a plain string",
-                             "write it as nested YAML in the stack file, or pulumi config set --path")
+                problems.add(
+                    f"{NS}:{key}",
+                    "must be an object or list, got a plain string",
+                    "write it as nested YAML in the stack file, or pulumi config set --path",
+                )
     for key in values:
         namespace = key.split(":", 1)[0] if ":" in key else ""
         if namespace not in (NS, *_PROVIDER_NAMESPACES):
-            problems.add(key, f"namespace {namespace or '(none)'!r} is not used by this project",
-                         f"project keys are {NS}:<key>; provider keys aws:, oci:, github:")
+            problems.add(
+                key,
+                f"namespace {namespace or '(none)'!r} is not used by this project",
+                f"project keys are {NS}:<key>; provider keys aws:, oci:, github:",
+            )
 
     top = Section(problems, NS, ours, sep=":")
     github = read_github(problems, values.get("github:owner"), top.raw("github"))
@@ -80,14 +86,26 @@ def validate(raw: RawConfig) -> StackConfig:
     oci = read_oci(problems, top.raw("oci"), needed="oci" in clouds)
     check_free_tier(problems, pools, oci)
     ttl = top.get("ttlHours", int, None, check=lambda v: None if v >= 1 else "must be at least 1 hour")
-    utilisation = top.get("utilisation", float, 0.25,
-                          check=lambda v: None if 0 < v <= 1 else "must be a share between 0 and 1 (e.g. 0.25)")
+    utilisation = top.get(
+        "utilisation",
+        float,
+        0.25,
+        check=lambda v: None if 0 < v <= 1 else "must be a share between 0 and 1 (e.g. 0.25)",
+    )
     top.done()
     if problems.items:
         raise ConfigError(raw.stack_file, problems.items)
     return StackConfig(
-        project=PROJECT, stack=raw.stack, stack_file=raw.stack_file, github=github, runner=runner,
-        pools=pools, aws=aws, oci=oci, ttl_hours=ttl, utilisation=utilisation,
+        project=PROJECT,
+        stack=raw.stack,
+        stack_file=raw.stack_file,
+        github=github,
+        runner=runner,
+        pools=pools,
+        aws=aws,
+        oci=oci,
+        ttl_hours=ttl,
+        utilisation=utilisation,
     )
 
 
@@ -95,11 +113,17 @@ def _check_github_token(problems: Problems, raw: RawConfig) -> None:
     if "github:token" not in raw.values:
         if raw.environments:
             return  # supplied by an ESC environment: Pulumi resolves it (as a secret) at run time
-        problems.add("github:token", "is required: the credential that mints registration tokens",
-                     "pulumi config set --secret github:token <fine-grained PAT> (see README, GitHub permissions)")
+        problems.add(
+            "github:token",
+            "is required: the credential that mints registration tokens",
+            "pulumi config set --secret github:token <fine-grained PAT> (see README, GitHub permissions)",
+        )
     elif "github:token" not in raw.secret_keys:
-        problems.add("github:token", "is stored in plaintext",
-                     "remove it and run: pulumi config set --secret github:token <token>")
+        problems.add(
+            "github:token",
+            "is stored in plaintext",
+            "remove it and run: pulumi config set --secret github:token <token>",
+        )
 
 
 def load_from_pulumi() -> StackConfig:

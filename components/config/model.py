@@ -8,7 +8,7 @@ All objects are frozen so a component cannot change what another one will see.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 Cloud = Literal["aws", "oci", "emulated"]
 IdleAction = Literal["none", "stop", "terminate"]
@@ -117,7 +117,7 @@ class OciPool(PoolBase):
     image_id: str | None = None
 
 
-Pool = Union[AwsPool, OciPool, EmulatedPool]
+Pool = AwsPool | OciPool | EmulatedPool
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ class Section:
         default: T = _MISSING,
         *,
         choices: Sequence[T] | None = None,
-        check: Callable[[T], str | None] | None = None,
+        check: Callable[[Any], str | None] | None = None,
         hint: str = "",
     ) -> T:
         """The value at `key` if it has the right type (and passes `check`), else `default`.
@@ -125,7 +125,7 @@ class Section:
         kind: type[T],
         default: Sequence[T] = (),
         *,
-        check: Callable[[T], str | None] | None = None,
+        check: Callable[[Any], str | None] | None = None,
         hint: str = "",
     ) -> tuple[T, ...]:
         self.read_keys.append(key)

@@ -82,8 +82,11 @@ def read_github(problems: Problems, owner: Any, data: Any) -> GithubTarget:
         elif group_repos and not runner_group:
             problems.add(f"{path}.groupRepositories", "needs runnerGroup", "name the runner group to restrict")
     if not isinstance(owner, str) or not _GITHUB_NAME.match(owner or ""):
-        problems.add("github:owner", "is required: the user or organization that owns the runners",
-                     "pulumi config set github:owner <org-or-user>")
+        problems.add(
+            "github:owner",
+            "is required: the user or organization that owns the runners",
+            "pulumi config set github:owner <org-or-user>",
+        )
         owner = owner if isinstance(owner, str) else ""
     return GithubTarget(
         owner=owner,
@@ -122,8 +125,9 @@ def read_runner(problems: Problems, data: Any) -> RunnerSettings:
     if data is None:
         problems.add(path, "is required but missing", 'at least: version: "2.331.0"')
     known = ", ".join(sorted(ARM64_SHA256))
-    version = section.get("version", str, hint=f"pinned versions: {known} (components/runner_releases.py)",
-                          check=_check_version)
+    version = section.get(
+        "version", str, hint=f"pinned versions: {known} (components/runner_releases.py)", check=_check_version
+    )
     runner = RunnerSettings(
         version=version or "",
         sha256=ARM64_SHA256.get(version or "", ""),
@@ -157,7 +161,9 @@ def _check_prefix(prefix: str) -> str | None:
 
 def _at_least(minimum: int, unit: str):
     def check(value: int) -> str | None:
-        return f"must be at least {minimum} {unit}{'s' if minimum != 1 else ''}, got {value}" if value < minimum else None
+        return (
+            f"must be at least {minimum} {unit}{'s' if minimum != 1 else ''}, got {value}" if value < minimum else None
+        )
 
     return check
 
@@ -190,7 +196,9 @@ def _check_ami(ami: str) -> str | None:
 
 def _check_ocid(kind: str):
     def check(value: str) -> str | None:
-        if not value.startswith(f"ocid1.{kind}.") and not (kind == "compartment" and value.startswith("ocid1.tenancy.")):
+        if not value.startswith(f"ocid1.{kind}.") and not (
+            kind == "compartment" and value.startswith("ocid1.tenancy.")
+        ):
             return f"{value!r} is not an OCI {kind} OCID (ocid1.{kind}.…)"
         return None
 
@@ -219,8 +227,11 @@ def read_pools(problems: Problems, data: Any, runner: RunnerSettings) -> tuple[P
         if pool is None:
             continue
         if pool.name in seen:
-            problems.add(f"{path}[{i}].name", f"pool name {pool.name!r} is already used by {path}[{seen[pool.name]}]",
-                         "pool names must be unique in a stack (they are part of runner names)")
+            problems.add(
+                f"{path}[{i}].name",
+                f"pool name {pool.name!r} is already used by {path}[{seen[pool.name]}]",
+                "pool names must be unique in a stack (they are part of runner names)",
+            )
         seen.setdefault(pool.name, i)
         pools.append(pool)
     return tuple(pools)
@@ -236,7 +247,10 @@ def _read_pool(problems: Problems, path: str, data: Any, runner: RunnerSettings)
     labels = section.get_list("labels", str, check=_check_label)
     min_disk = limits.OCI_MIN_BOOT_VOLUME_GB if cloud == "oci" else limits.MIN_DISK_GB
     disk = section.get(
-        "diskGb", int, 50, check=_at_least(min_disk, "GB"),
+        "diskGb",
+        int,
+        50,
+        check=_at_least(min_disk, "GB"),
         hint=f"Docker builds need {limits.MIN_DISK_GB}+ GB; OCI boot volumes start at {limits.OCI_MIN_BOOT_VOLUME_GB} GB",
     )
     common: dict[str, Any] = {"name": name, "count": count, "disk_gb": disk, "labels": labels}
@@ -244,16 +258,26 @@ def _read_pool(problems: Problems, path: str, data: Any, runner: RunnerSettings)
     if cloud == "aws":
         pool = AwsPool(
             **common,
-            instance_type=section.get("instanceType", str, "t4g.medium", check=_check_graviton,
-                                      hint="Graviton families: a1, t4g, m7g, c7g, r7g, m8g, ... (aws pools run arm64)"),
+            instance_type=section.get(
+                "instanceType",
+                str,
+                "t4g.medium",
+                check=_check_graviton,
+                hint="Graviton families: a1, t4g, m7g, c7g, r7g, m8g, ... (aws pools run arm64)",
+            ),
             spot=section.get("spot", bool, False),
             ami=section.get("ami", str, None, check=_check_ami),
         )
     elif cloud == "emulated":
         pool = EmulatedPool(
             **common,
-            instance_type=section.get("instanceType", str, "c7a.large", check=_check_x86,
-                                      hint="use an x86_64 type such as c7a.large or t3.large, or cloud: aws for Graviton"),
+            instance_type=section.get(
+                "instanceType",
+                str,
+                "c7a.large",
+                check=_check_x86,
+                hint="use an x86_64 type such as c7a.large or t3.large, or cloud: aws for Graviton",
+            ),
             spot=section.get("spot", bool, False),
             ami=section.get("ami", str, None, check=_check_ami),
         )
@@ -283,14 +307,22 @@ def _read_pool(problems: Problems, path: str, data: Any, runner: RunnerSettings)
 
 def _read_oci_pool(section: Section, path: str, common: dict[str, Any]) -> OciPool:
     problems = section.problems
-    shape = section.get("shape", str, "VM.Standard.A1.Flex", check=_check_oci_shape,
-                        hint="ARM64 runners on OCI use VM.Standard.A1.Flex (Ampere A1)")
+    shape = section.get(
+        "shape",
+        str,
+        "VM.Standard.A1.Flex",
+        check=_check_oci_shape,
+        hint="ARM64 runners on OCI use VM.Standard.A1.Flex (Ampere A1)",
+    )
     ocpus = section.get("ocpus", int, 4, check=_between(1, limits.OCI_A1_MAX_OCPUS, "OCPUs"))
     memory = section.get("memoryGb", int, 6 * ocpus if isinstance(ocpus, int) else 24, check=_at_least(1, "GB"))
     low, high = limits.OCI_A1_GB_PER_OCPU
     if isinstance(ocpus, int) and isinstance(memory, int) and not (low * ocpus <= memory <= high * ocpus):
-        problems.add(f"{path}.memoryGb", f"{memory} GB for {ocpus} OCPUs is outside A1's {low}-{high} GB per OCPU",
-                     f"choose memoryGb between {low * ocpus} and {high * ocpus}")
+        problems.add(
+            f"{path}.memoryGb",
+            f"{memory} GB for {ocpus} OCPUs is outside A1's {low}-{high} GB per OCPU",
+            f"choose memoryGb between {low * ocpus} and {high * ocpus}",
+        )
     domains = section.get_list("availabilityDomains", int, (1, 2, 3), check=_between(1, 3, "availability domain"))
     if len(set(domains)) != len(domains):
         problems.add(f"{path}.availabilityDomains", f"{list(domains)} lists a domain twice", "list each domain once")
@@ -326,8 +358,11 @@ def _report_foreign_keys(problems: Problems, section: Section, path: str, cloud:
         for key in keys:
             if key not in own and section.has(key):
                 section.read_keys.append(key)
-                problems.add(f"{path}.{key}", f"is a key of {other} pools, not of {cloud} pools",
-                             f"{cloud} pools take: {', '.join(_POOL_KEYS[cloud])}")
+                problems.add(
+                    f"{path}.{key}",
+                    f"is a key of {other} pools, not of {cloud} pools",
+                    f"{cloud} pools take: {', '.join(_POOL_KEYS[cloud])}",
+                )
 
 
 def _check_runner_names(problems: Problems, path: str, runner: RunnerSettings, pool: Pool) -> None:
@@ -347,13 +382,20 @@ def read_aws(problems: Problems, data: Any, region: Any, needed: bool) -> AwsSet
     ssh_key = section.get("sshKeyName", str, None)
     section.done()
     if (vpc_id is None) != (not subnets) and (section.has("vpcId") or section.has("subnetIds")):
-        problems.add(f"{path}.subnetIds" if vpc_id else f"{path}.vpcId",
-                     "vpcId and subnetIds go together", "give both to use an existing network, or neither")
+        problems.add(
+            f"{path}.subnetIds" if vpc_id else f"{path}.vpcId",
+            "vpcId and subnetIds go together",
+            "give both to use an existing network, or neither",
+        )
     if needed and not isinstance(region, str):
         problems.add("aws:region", "is required for aws and emulated pools", "pulumi config set aws:region us-east-1")
     return AwsSettings(
         region=region if isinstance(region, str) else None,
-        vpc_id=vpc_id, subnet_ids=subnets, egress=egress, metadata_hop_limit=hop_limit, ssh_key_name=ssh_key,
+        vpc_id=vpc_id,
+        subnet_ids=subnets,
+        egress=egress,
+        metadata_hop_limit=hop_limit,
+        ssh_key_name=ssh_key,
     )
 
 
@@ -411,8 +453,12 @@ def read_oci(problems: Problems, data: Any, needed: bool) -> OciSettings | None:
             problems.add(path, "is required for oci pools", "set compartmentId: ocid1.compartment.oc1..…")
         return None
     section = Section(problems, path, data)
-    compartment = section.get("compartmentId", str, check=_check_ocid("compartment"),
-                              hint="the OCID of the compartment the runners go to (oci iam compartment list)")
+    compartment = section.get(
+        "compartmentId",
+        str,
+        check=_check_ocid("compartment"),
+        hint="the OCID of the compartment the runners go to (oci iam compartment list)",
+    )
     free_tier = section.get("freeTier", bool, True)
     limits_raw = section.raw("freeTierLimits")
     tier_limits = None
@@ -430,7 +476,9 @@ def read_oci(problems: Problems, data: Any, needed: bool) -> OciSettings | None:
         free_tier=free_tier,
         free_tier_limits=tier_limits,
         subnet_id=section.get("subnetId", str, None, check=_check_ocid("subnet")),
-        ssh_cidr=section.get("sshCidr", str, None, check=_check_ssh_cidr, hint="name your admin range, e.g. 203.0.113.0/24"),
+        ssh_cidr=section.get(
+            "sshCidr", str, None, check=_check_ssh_cidr, hint="name your admin range, e.g. 203.0.113.0/24"
+        ),
         ssh_public_key=section.get("sshPublicKey", str, None),
     )
     section.done()

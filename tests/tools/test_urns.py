@@ -7,13 +7,31 @@ from tools import urns
 STATE = {
     "deployment": {
         "resources": [
-            {"urn": "urn:pulumi:dev::arm64-runners::pulumi:pulumi:Stack::arm64-runners-dev", "type": "pulumi:pulumi:Stack"},
-            {"urn": "urn:a::reg0", "type": "pulumi-python:dynamic:Resource",
-             "outputs": {"runner_name": "arm64-dev-graviton-0", "token": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "x"}}},
-            {"urn": "urn:a::reg1", "type": "pulumi-python:dynamic:Resource",
-             "outputs": {"runner_name": "arm64-dev-graviton-1", "token": "x"}},
-            {"urn": "urn:a::pin", "type": "pulumi-python:dynamic:Resource",
-             "outputs": {"candidate": "ami-1", "value": "ami-0"}},
+            {
+                "urn": "urn:pulumi:dev::arm64-runners::pulumi:pulumi:Stack::arm64-runners-dev",
+                "type": "pulumi:pulumi:Stack",
+            },
+            {
+                "urn": "urn:a::reg0",
+                "type": "pulumi-python:dynamic:Resource",
+                "outputs": {
+                    "runner_name": "arm64-dev-graviton-0",
+                    "token": {
+                        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                        "ciphertext": "x",
+                    },
+                },
+            },
+            {
+                "urn": "urn:a::reg1",
+                "type": "pulumi-python:dynamic:Resource",
+                "outputs": {"runner_name": "arm64-dev-graviton-1", "token": "x"},
+            },
+            {
+                "urn": "urn:a::pin",
+                "type": "pulumi-python:dynamic:Resource",
+                "outputs": {"candidate": "ami-1", "value": "ami-0"},
+            },
         ]
     }
 }

@@ -142,8 +142,14 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         registration = self.resources[response.urn]
         self.result.resources.append(
             Registered(
-                type=request.type, name=request.name, urn=response.urn, parent_urn=request.parent,
-                custom=bool(request.custom), inputs=inputs, outputs=dict(registration.state), id=registration.id,
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent_urn=request.parent,
+                custom=bool(request.custom),
+                inputs=inputs,
+                outputs=dict(registration.state),
+                id=registration.id,
                 dependencies=list(request.dependencies),
             )
         )

@@ -26,14 +26,25 @@ def test_defaults_and_labels():
 
 
 def test_emulated_pool_gets_the_emulated_label_and_duplicates_are_dropped():
-    config = build({**BASE, "arm64-runners:pools": [
-        {"name": "qemu", "cloud": "emulated", "instanceType": "c7a.large", "labels": ["ARM64", "large"]}]})
+    config = build(
+        {
+            **BASE,
+            "arm64-runners:pools": [
+                {"name": "qemu", "cloud": "emulated", "instanceType": "c7a.large", "labels": ["ARM64", "large"]}
+            ],
+        }
+    )
     assert config.runner_labels(config.pools[0]) == ("self-hosted", "linux", "ARM64", "large", "emulated")
 
 
 def test_enterprise_server_org_target():
-    config = build({**BASE, "github:owner": "acme", "arm64-runners:github": {
-        "organization": True, "runnerGroup": "arm64", "baseUrl": "https://ghe.acme.test/"}})
+    config = build(
+        {
+            **BASE,
+            "github:owner": "acme",
+            "arm64-runners:github": {"organization": True, "runnerGroup": "arm64", "baseUrl": "https://ghe.acme.test/"},
+        }
+    )
     target = config.github
     assert target.api_url == "https://ghe.acme.test/api/v3"
     assert target.registration_url == "https://ghe.acme.test/acme"
@@ -47,8 +58,19 @@ def test_plain_top_level_values_arrive_as_strings_from_pulumi():
 
 
 def test_instance_type_architecture_rules():
-    for arm in ("t4g.medium", "m7g.large", "c7gn.xlarge", "r8gd.2xlarge", "x2gd.large", "im4gn.large",
-                "is4gen.xlarge", "i4g.large", "g5g.xlarge", "a1.large", "hpc7g.4xlarge"):
+    for arm in (
+        "t4g.medium",
+        "m7g.large",
+        "c7gn.xlarge",
+        "r8gd.2xlarge",
+        "x2gd.large",
+        "im4gn.large",
+        "is4gen.xlarge",
+        "i4g.large",
+        "g5g.xlarge",
+        "a1.large",
+        "hpc7g.4xlarge",
+    ):
         assert is_graviton(arm) and not is_x86_64(arm), arm
     for x86 in ("t3.large", "c7a.large", "m5.large", "c6i.xlarge", "g5.xlarge", "x2iedn.xlarge", "m7i-flex.large"):
         assert is_x86_64(x86) and not is_graviton(x86), x86

@@ -23,6 +23,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed ## create .venv with runtime and dev dependencies
 
+# The policy pack runs in its own venv (pulumi preview --policy-pack policy installs nothing).
+policy/venv/.installed: policy/requirements.txt
+	$(PYTHON) -m venv policy/venv
+	policy/venv/bin/pip install --quiet --disable-pip-version-check -r policy/requirements.txt
+	touch $@
+
 plan: $(VENV)/.installed ## offline plan of STACK (default: mixed) as FORMAT
 	@$(PY) -m tools.plan --stack $(STACK) --format $(FORMAT)
 
@@ -52,10 +58,10 @@ bench-boot: $(VENV)/.installed ## cloud-init start -> READY vs an empty boot, us
 	$(PY) -m tools.bench_boot
 
 # --- with the Pulumi CLI and credentials -------------------------------------------------------
-preview: $(VENV)/.installed ## pulumi preview for STACK with the policy pack
+preview: $(VENV)/.installed policy/venv/.installed ## pulumi preview for STACK with the policy pack
 	pulumi preview --stack $(STACK) --policy-pack policy
 
-up: $(VENV)/.installed ## pulumi up for STACK, then wait until its runners are online
+up: $(VENV)/.installed policy/venv/.installed ## pulumi up for STACK, then wait until its runners are online
 	pulumi up --stack $(STACK) --policy-pack policy
 	$(MAKE) wait-online STACK=$(STACK)
 
@@ -78,8 +84,8 @@ wait-online: $(VENV)/.installed ## exit 0 once every runner of STACK is online (
 validate: $(VENV)/.installed ## dispatch WORKFLOW with INPUTS on STACK's runners, write a go/no-go report
 	$(PY) -m tools.ops validate --stack $(STACK) --workflow "$(WORKFLOW)" --inputs "$(INPUTS)"
 
-gc: $(VENV)/.installed ## remove STACK's offline runners that GitHub still lists
-	$(PY) -m tools.ops gc --stack $(STACK)
+gc: $(VENV)/.installed ## remove STACK's offline runners GitHub still lists (ALL=1: also idle-stopped hosts')
+	$(PY) -m tools.ops gc --stack $(STACK) $(if $(ALL),--include-stopped)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -8,8 +8,10 @@ Why reports are a stable choice: the provider's ComputeCapacityReport asks the C
 create, and its read is a no-op — the answer stays in state, every input forces a new report. So the
 chosen domain is decided once, shows up in the preview (as the instance's `availabilityDomain`) as soon
 as the reports exist, and changes only when the shape configuration changes — which replaces the
-instances anyway. A stored answer is never refreshed, so asking again after a failure is explicit:
-`pulumi up --replace <report urn>` (the error below prints the commands).
+instances anyway. The pool also pins the choice (PinnedValue named after the shape configuration), so
+a reordered `availabilityDomains` list moves no existing runner either. A stored answer is never
+refreshed, so asking again after a failure is explicit: `pulumi up --replace <report urn>` (the error
+below prints the commands).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from components.oci.handoff import HANDOFF, instance_metadata
 from components.oci.image import resolve_image
 from components.oci.network import StackNetwork, StackNetworkArgs
 from components.oci.tags import pool_tags
+from components.pinned import PinnedValue
 
 #: An ISO-8601 expiry as GitHub returns it, to size the metadata before the real one exists.
 _EXPIRY_EXAMPLE = "2026-11-27T04:21:07.000+00:00"
@@ -84,7 +85,11 @@ class RunnerPool(pulumi.ComponentResource):
             numbers=pool.availability_domains,
             opts=child,
         )
-        self.availability_domain = capacity.domain
+        # The reports already keep their answer in state; the pin also guards the instances against a
+        # report the provider might ever re-create (and against a reordered list). Its name carries the
+        # shape configuration, so a new configuration asks afresh: the instances are replaced then anyway.
+        domain_pin = PinnedValue(f"{name}-domain-{pool.ocpus}ocpu-{pool.memory_gb}gb", capacity.domain, child)
+        self.availability_domain = domain_pin.value
         self.image_id = resolve_image(name, settings.compartment_id, pool.shape, pool.image_id, child)
         runners = [
             self._runner(name, index, args, settings, user_data[config.runner_name(pool, index)], network, child)

@@ -102,3 +102,15 @@ def test_choose_domain_returns_the_first_available_and_fails_when_none_is():
     assert choose_domain("p", "VM.Standard.A1.Flex", 1, 6, AD[:2], [full, ok], ["u1", "u2"]) == AD[1]
     with pytest.raises(NoCapacityError, match="--replace 'u1' --replace 'u2'"):
         choose_domain("p", "VM.Standard.A1.Flex", 1, 6, AD[:2], [full, full], ["u1", "u2"])
+
+
+def test_the_choice_is_pinned_per_shape_configuration():
+    with invokes_oci.capacity({1: "OUT_OF_HOST_CAPACITY"}):
+        result = run_stack("dev", stack(pool(ocpus=2, memoryGb=12)))
+    (pin,) = [r for r in result.resources if r.name == "pool-ampere-domain-2ocpu-12gb"]
+    assert pin.plain_inputs["candidate"] == AD[1]
+    assert chosen_domains(result) == {pin.outputs["value"]}
+    resized = run_stack("dev", stack(pool(ocpus=1, memoryGb=6)))
+    assert [r.name for r in resized.resources if r.name.startswith("pool-ampere-domain-")] == [
+        "pool-ampere-domain-1ocpu-6gb"
+    ], "a new shape configuration must ask for a domain afresh"

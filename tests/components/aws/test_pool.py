@@ -1,0 +1,296 @@
+"""`cloud: aws` pools under the mock engine: hardening, hand-off, spot, naming, stability."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from components.aws.pool import GRAVITON, check_instance_type
+from components.config.limits import is_graviton
+from components.config.model import AwsPool
+from tests.components.aws import hardening as h
+from tools.mockengine import PlanResult, reveal, run_stack
+from tools.mockengine import engine as mock_engine
+from tools.mockengine.invokes_aws import images
+
+STACK = "dev"
+
+
+@pytest.fixture(scope="module")
+def plan() -> PlanResult:
+    """Two pools: on-demand (count 2) and persistent spot (count 1), dedicated VPC."""
+    result = run_stack(STACK, h.stack(h.aws_pool(), h.aws_pool(name="spotty", count=1, spot=True, diskGb=80)))
+    assert result.error is None
+    return result
+
+
+def _weakened(result: PlanResult, type_: str, change: Any) -> PlanResult:
+    """A deep copy of `result` where `change(inputs)` edited the inputs of the first `type_` resource."""
+    copied = copy.deepcopy(result)
+    target = copied.by_type(type_)[0]
+    target.inputs = reveal(target.inputs)
+    change(target.inputs)
+    return copied
+
+
+def test_instance_types_are_graviton_only(plan: PlanResult) -> None:
+    h.assert_instance_types(plan, is_graviton)
+    weakened = _weakened(plan, h.LAUNCH_TEMPLATE, lambda i: i.update(instanceType="m7i.large"))
+    with pytest.raises(AssertionError, match="wrong architecture"):
+        h.assert_instance_types(weakened, is_graviton)
+
+
+def test_the_component_refuses_an_x86_type_even_past_validation() -> None:
+    check_instance_type(AwsPool(name="ok", instance_type="c8gd.large"), GRAVITON)
+    with pytest.raises(ValueError, match=r"'m7i.large' is not arm64; use a Graviton"):
+        check_instance_type(AwsPool(name="x86", instance_type="m7i.large"), GRAVITON)
+
+
+def test_an_x86_ami_pinned_by_hand_fails_the_preview() -> None:
+    with images({"ami-0000000000000f086": "x86_64", "ami-0000000000000a640": "arm64"}):
+        good = run_stack(STACK, h.stack(h.aws_pool(ami="ami-0000000000000a640", count=1)))
+        assert [t.plain_inputs["imageId"] for t in h.templates(good)] == ["ami-0000000000000a640"]
+        with pytest.raises(Exception, match=r"AMI ami-0000000000000f086 \(pinned by hand \(ami:\)\) is x86_64"):
+            run_stack(STACK, h.stack(h.aws_pool(ami="ami-0000000000000f086", count=1)))
+
+
+def test_default_image_is_canonical_ubuntu_arm64_through_a_pin(plan: PlanResult) -> None:
+    asked = [args["name"] for token, args in plan.invokes if token == "aws:ssm/getParameter:getParameter"]
+    assert asked and all("/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id" in n for n in asked)
+    pins = [r for r in plan.resources if r.name.endswith("-ami")]
+    assert {p.name for p in pins} == {"pool-graviton-ami", "pool-spotty-ami"}
+    assert {t.plain_inputs["imageId"] for t in h.templates(plan)} == {"ami-0a8d1b3c5e7f90123"}
+
+
+def test_imdsv2_required_with_hop_limit(plan: PlanResult) -> None:
+    h.assert_imdsv2(plan, hop_limit=1)
+    weakened = _weakened(plan, h.LAUNCH_TEMPLATE, lambda i: i["metadataOptions"].update(httpTokens="optional"))
+    with pytest.raises(AssertionError, match="IMDSv1 allowed"):
+        h.assert_imdsv2(weakened)
+    raised = run_stack(STACK, h.stack(h.aws_pool(count=1), aws={"metadataHopLimit": 2}))
+    h.assert_imdsv2(raised, hop_limit=2)
+
+
+def test_root_volume_encrypted_gp3_and_sized(plan: PlanResult) -> None:
+    h.assert_encrypted_root(plan, {"graviton": 60, "spotty": 80})
+    weakened = _weakened(
+        plan, h.LAUNCH_TEMPLATE, lambda i: i["blockDeviceMappings"][0]["ebs"].update(encrypted="false")
+    )
+    with pytest.raises(AssertionError, match="not encrypted"):
+        h.assert_encrypted_root(weakened, {"graviton": 60, "spotty": 80})
+
+
+def test_no_ingress_anywhere(plan: PlanResult) -> None:
+    h.assert_no_ingress(plan)
+    assert len(plan.by_type(h.DEFAULT_SECURITY_GROUP)) == 1  # the new VPC's default group is emptied
+    rule = {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}
+    weakened = _weakened(plan, h.SECURITY_GROUP, lambda i: i.update(ingress=[rule]))
+    with pytest.raises(AssertionError, match="has ingress rules"):
+        h.assert_no_ingress(weakened)
+
+
+def test_egress_is_the_configured_list() -> None:
+    result = run_stack(STACK, h.stack(h.aws_pool(count=1), aws={"egress": [{"protocol": "tcp", "port": 443}]}))
+    (group,) = result.by_type(h.SECURITY_GROUP)
+    egress = group.plain_inputs["egress"]
+    assert [(e["protocol"], e["fromPort"], e["toPort"], e["cidrBlocks"]) for e in egress] == [
+        ("tcp", 443, 443, ["0.0.0.0/0"])
+    ]
+
+
+def test_iam_grants_each_runner_its_own_parameter_only(plan: PlanResult) -> None:
+    h.assert_ssm_scoped(plan)
+
+    def wildcard(inputs: dict[str, Any]) -> None:
+        document = json.loads(inputs["policy"])
+        document["Statement"][0]["Resource"] = "arn:aws:ssm:us-east-1:123456789012:parameter/arm64-runners/*"
+        inputs["policy"] = json.dumps(document)
+
+    with pytest.raises(AssertionError, match="wildcard resource"):
+        h.assert_ssm_scoped(_weakened(plan, h.ROLE_POLICY, wildcard))
+
+    def no_deny(inputs: dict[str, Any]) -> None:
+        document = json.loads(inputs["policy"])
+        document["Statement"] = document["Statement"][:1]
+        inputs["policy"] = json.dumps(document)
+
+    with pytest.raises(AssertionError, match="not denied"):
+        h.assert_ssm_scoped(_weakened(plan, h.ROLE_POLICY, no_deny))
+    roles = plan.by_type("aws:iam/role:Role")
+    assert len(roles) == len(h.hosts(plan)) == 3  # one role per runner, not per pool
+    attachments = plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert {a.plain_inputs["policyArn"] for a in attachments} == {
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    }
+
+
+def test_token_parameter_is_a_secret_securestring_that_ignores_value_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ignored: dict[str, list[str]] = {}
+    original = mock_engine._RecordingMonitor.RegisterResource
+
+    def recording(self: Any, request: Any) -> Any:
+        ignored[request.name] = list(request.ignoreChanges)
+        return original(self, request)
+
+    monkeypatch.setattr(mock_engine._RecordingMonitor, "RegisterResource", recording)
+    result = run_stack(STACK, h.stack(h.aws_pool(count=1)))
+    (parameter,) = result.by_type(h.PARAMETER)
+    assert parameter.plain_inputs["type"] == "SecureString"
+    assert mock_engine.is_secret(parameter.inputs["value"])
+    assert ignored[parameter.name] == ["value"]
+    registration = next(r for r in result.resources if r.name == "pool-graviton-0-registration")
+    assert reveal(parameter.inputs["value"]) == reveal(registration.outputs["token"])
+    path = parameter.plain_inputs["name"]
+    assert path.startswith(f"/arm64-runners/{STACK}/arm64-{STACK}-graviton-0/") and path.endswith("/token")
+
+
+def test_user_data_is_secret_small_and_points_at_the_parameter(plan: PlanResult) -> None:
+    h.assert_user_data(plan)
+    for host in h.hosts(plan):
+        text = h.gzip.decompress(h.user_data_bytes(host)).decode()
+        own = next(
+            p.plain_inputs["name"]
+            for p in plan.by_type(h.PARAMETER)
+            if p.name.removesuffix("-token") == host.name.removesuffix("-instance")
+        )
+        assert own in text and "aws-ssm" not in own
+    weakened = _weakened(plan, h.INSTANCE, lambda i: None)
+    with pytest.raises(AssertionError, match="not secret"):
+        h.assert_user_data(weakened)
+
+
+def test_user_data_over_16_kib_fails_before_any_resource() -> None:
+    from components.aws.pool import check_user_data_size
+    from components.config import load_stack_file
+
+    config = load_stack_file("stacks/Pulumi.aws-graviton.yaml")
+    pool = config.pools[0]
+    check_user_data_size(config, pool, GRAVITON)  # the example stack fits
+    # Labels that barely compress (hex digests, ~50 KB): they cannot fit in 16 KiB gzipped.
+    labels = tuple(hashlib.sha512(str(i).encode()).hexdigest() * 2 for i in range(200))
+    huge = dataclasses.replace(config, runner=dataclasses.replace(config.runner, labels=labels))
+    with pytest.raises(ValueError, match=r"user-data is \d+ bytes gzipped; EC2 accepts at most 16384"):
+        check_user_data_size(huge, pool, GRAVITON)
+
+
+def test_tags(plan: PlanResult) -> None:
+    h.assert_tags(plan, STACK)
+    names = {host.plain_inputs["tags"]["Name"] for host in h.hosts(plan)}
+    assert names == {"arm64-dev-graviton-0", "arm64-dev-graviton-1", "arm64-dev-spotty-0"}
+    weakened = _weakened(plan, h.INSTANCE, lambda i: i["tags"].pop("managed-by"))
+    with pytest.raises(AssertionError, match="missing tags"):
+        h.assert_tags(weakened, STACK)
+
+
+def test_spot_is_a_persistent_request_that_stops(plan: PlanResult) -> None:
+    (spot,) = plan.by_type(h.SPOT_REQUEST)
+    inputs = spot.plain_inputs
+    assert inputs["spotType"] == "persistent"
+    assert inputs["instanceInterruptionBehavior"] == "stop"
+    assert inputs["waitForFulfillment"] is True
+    assert {i.plain_inputs["tags"]["arm64-runners:pool"] for i in plan.by_type(h.INSTANCE)} == {"graviton"}
+    name_tags = plan.by_type("aws:ec2/tag:Tag")
+    assert [(t.plain_inputs["key"], t.plain_inputs["value"]) for t in name_tags] == [("Name", "arm64-dev-spotty-0")]
+
+
+def test_idle_action_sets_the_shutdown_behaviour() -> None:
+    terminate = run_stack(STACK, h.stack(h.aws_pool(count=1), runner={"idleAction": "terminate"}))
+    assert [t.plain_inputs["instanceInitiatedShutdownBehavior"] for t in h.templates(terminate)] == ["terminate"]
+    stop = run_stack(STACK, h.stack(h.aws_pool(count=1), runner={"idleAction": "stop"}))
+    assert [t.plain_inputs["instanceInitiatedShutdownBehavior"] for t in h.templates(stop)] == ["stop"]
+
+
+def test_existing_vpc_creates_no_network() -> None:
+    subnets = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+    result = run_stack(
+        STACK, h.stack(h.aws_pool(count=3), aws={"vpcId": "vpc-0123456789abcdef0", "subnetIds": subnets})
+    )
+    assert result.error is None
+    assert not result.by_type(h.VPC)
+    for kind in ("subnet:Subnet", "internetGateway:InternetGateway", "routeTable:RouteTable"):
+        assert not result.by_type(f"aws:ec2/{kind}")
+    (group,) = result.by_type(h.SECURITY_GROUP)
+    assert group.plain_inputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert [host.plain_inputs["subnetId"] for host in h.hosts(result)] == [subnets[0], subnets[1], subnets[0]]
+    dedicated = run_stack(STACK, h.stack(h.aws_pool(count=1)))
+    assert len(dedicated.by_type(h.VPC)) == 1  # the failing variant: without vpcId a VPC is created
+
+
+def test_names_unique_across_pools_and_one_network_per_stack(plan: PlanResult) -> None:
+    urns = [r.urn for r in plan.resources]
+    assert len(urns) == len(set(urns))
+    runner_names = [r["name"] for r in plan.outputs["runners"]]
+    assert runner_names == ["arm64-dev-graviton-0", "arm64-dev-graviton-1", "arm64-dev-spotty-0"]
+    parameters = [p.plain_inputs["name"] for p in plan.by_type(h.PARAMETER)]
+    assert len(parameters) == len(set(parameters)) == 3
+    assert len(plan.by_type(h.VPC)) == 1 and len(plan.by_type(h.SECURITY_GROUP)) == 1
+    assert len(h.templates(plan)) == 2  # one launch template per pool
+
+
+def test_runner_outputs(plan: PlanResult) -> None:
+    by_name = {r["name"]: r for r in plan.outputs["runners"]}
+    spot = by_name["arm64-dev-spotty-0"]
+    (request,) = plan.by_type(h.SPOT_REQUEST)
+    assert spot["instance_id"] == request.outputs["spotInstanceId"]
+    assert spot["ssm_command"] == f"aws ssm start-session --region us-east-1 --target {spot['instance_id']}"
+    assert spot["console_command"].startswith(
+        f"aws ec2 get-console-output --region us-east-1 --instance-id {spot['instance_id']}"
+    )
+    for runner in by_name.values():
+        assert runner["private_ip"].startswith("10.42.") and runner["availability_zone"].startswith("us-east-1")
+    assert plan.outputs["runsOn"] == "runs-on: [self-hosted, linux, ARM64]"
+
+
+def _inputs(result: PlanResult) -> dict[str, Any]:
+    return {r.urn: reveal(r.inputs) for r in result.resources}
+
+
+def test_running_the_program_twice_gives_identical_inputs(plan: PlanResult) -> None:
+    config = h.stack(h.aws_pool(), h.aws_pool(name="spotty", count=1, spot=True, diskGb=80))
+    again = run_stack(STACK, config)
+    assert _inputs(again) == _inputs(plan)
+    newer = copy.deepcopy(config)
+    newer["arm64-runners:pools"][0]["diskGb"] = 70
+    changed = _inputs(run_stack(STACK, newer))
+    differing = {urn.rsplit("::", 1)[1] for urn in changed if changed[urn] != _inputs(plan).get(urn)}
+    # The failing variant: a replacement-worthy change does show up, in the registration's fingerprint.
+    assert {"pool-graviton-template", "pool-graviton-0-registration", "pool-graviton-1-registration"} <= differing
+
+
+def test_fingerprint_covers_what_replaces_an_instance() -> None:
+    from components.aws.compute import PoolHost
+    from components.aws.pool import replacement_fingerprint
+    from components.config import load_stack_file
+    from components.config.model import StackConfig
+
+    config: StackConfig = load_stack_file("stacks/Pulumi.aws-graviton.yaml")
+    pool = config.pools[0]
+    host = PoolHost("s", pool.name, "t4g.large", 60, False, "stop")
+    base = replacement_fingerprint(config, pool, GRAVITON, host, "r-0", "ami-1")
+    assert base == replacement_fingerprint(config, pool, GRAVITON, host, "r-0", "ami-1")
+    variants = [
+        replacement_fingerprint(config, pool, GRAVITON, host, "r-1", "ami-1"),
+        replacement_fingerprint(config, pool, GRAVITON, host, "r-0", "ami-2"),
+        replacement_fingerprint(
+            config, pool, GRAVITON, dataclasses.replace(host, instance_type="t4g.xlarge"), "r-0", "ami-1"
+        ),
+        replacement_fingerprint(config, pool, GRAVITON, dataclasses.replace(host, disk_gb=61), "r-0", "ami-1"),
+        replacement_fingerprint(config, pool, GRAVITON, dataclasses.replace(host, spot=True), "r-0", "ami-1"),
+        replacement_fingerprint(
+            dataclasses.replace(config, runner=dataclasses.replace(config.runner, version="2.999.0")),
+            pool,
+            GRAVITON,
+            host,
+            "r-0",
+            "ami-1",
+        ),
+        replacement_fingerprint(config, dataclasses.replace(pool, labels=("big",)), GRAVITON, host, "r-0", "ami-1"),
+    ]
+    assert base not in variants and len(set(variants)) == len(variants)

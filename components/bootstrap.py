@@ -68,12 +68,12 @@ def render_user_data(spec: BootstrapSpec, *, source_dir: Path | None = None) -> 
         _entry(f"{ETC}/runner.env", _env_file(runner_env(spec)), "0644"),
         _entry(f"{ETC}/handoff.env", _env_file(dict(spec.handoff.settings)), "0600"),
         _entry("/etc/docker/daemon.json", (source / "files" / "daemon.json").read_text(), "0644"),
-        _entry(f"{LIB}/handoff.sh", _compact(source / "handoff" / spec.handoff.script), "0700"),
+        _entry(f"{LIB}/handoff.sh", rendered_content(source / "handoff" / spec.handoff.script), "0700"),
     ]
-    entries += [_entry(f"{LIB}/{p.name}", _compact(p), _mode(p)) for p in _files(source / "scripts")]
-    entries += [_entry(f"{UNIT_DIR}/{p.name}", _compact(p), "0644") for p in _files(source / "units")]
+    entries += [_entry(f"{LIB}/{p.name}", rendered_content(p), _mode(p)) for p in _files(source / "scripts")]
+    entries += [_entry(f"{UNIT_DIR}/{p.name}", rendered_content(p), "0644") for p in _files(source / "units")]
     hooks = _variant_files(source, spec.variant)
-    entries += [_entry(f"{LIB}/variant/{name}", _compact(p), _mode(p)) for name, p in hooks]
+    entries += [_entry(f"{LIB}/variant/{name}", rendered_content(p), _mode(p)) for name, p in hooks]
     document["write_files"] = list(document.get("write_files") or []) + entries
     return "#cloud-config\n" + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=4096)
 
@@ -148,7 +148,7 @@ def _validate(spec: BootstrapSpec, source: Path) -> None:
             raise ValueError(f"setting {key!r} contains a newline or NUL")
 
 
-def _compact(path: Path) -> str:
+def rendered_content(path: Path) -> str:
     """The file without its whole-line comments (they are for readers of the repo, not the host).
 
     User-data is size-limited (EC2: 16 KiB). The shebang stays; a file with a heredoc is left whole,

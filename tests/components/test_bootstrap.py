@@ -21,9 +21,9 @@ from components.bootstrap import (
     CLOUD_INIT_DIR,
     BootstrapSpec,
     TokenHandoff,
-    _compact,
     gzip_base64,
     render_user_data,
+    rendered_content,
     secret_user_data,
     template_digest,
 )
@@ -157,7 +157,7 @@ def test_emulated_variant_overlays_native_hooks(tmp_path):
     assert "/srv/arm64/opt/runner" in files[hooks + "env.sh"]["content"]
     # Hooks the variant does not supply stay native.
     native_hook = (tree / "variants/native/run-as-runner.sh").read_text()
-    assert files[hooks + "run-as-runner.sh"]["content"] == _compact(tree / "variants/native/run-as-runner.sh")
+    assert files[hooks + "run-as-runner.sh"]["content"] == rendered_content(tree / "variants/native/run-as-runner.sh")
     assert "runuser" in native_hook
     assert env_of(render_user_data(replace(REPO_SPEC, variant="emulated"), source_dir=tree))["RUNNER_VARIANT"] == (
         "emulated"
@@ -284,6 +284,6 @@ def _as_parsed_by_bash(text: str) -> str:
 
 @pytest.mark.parametrize("path", _shell_sources(), ids=lambda p: str(p.relative_to(CLOUD_INIT_DIR)))
 def test_compacting_never_changes_what_a_script_does(path):
-    compacted = _compact(path)
+    compacted = rendered_content(path)
     assert _as_parsed_by_bash(compacted) == _as_parsed_by_bash(path.read_text())
     assert len(compacted) <= len(path.read_text())

@@ -218,7 +218,12 @@ def test_existing_vpc_creates_no_network() -> None:
         assert not result.by_type(f"aws:ec2/{kind}")
     (group,) = result.by_type(h.SECURITY_GROUP)
     assert group.plain_inputs["vpcId"] == "vpc-0123456789abcdef0"
-    assert [host.plain_inputs["subnetId"] for host in h.hosts(result)] == [subnets[0], subnets[1], subnets[0]]
+    placed = {host.name: host.plain_inputs["subnetId"] for host in h.hosts(result)}
+    assert placed == {
+        "pool-graviton-0-instance": subnets[0],
+        "pool-graviton-1-instance": subnets[1],
+        "pool-graviton-2-instance": subnets[0],
+    }
     dedicated = run_stack(STACK, h.stack(h.aws_pool(count=1)))
     assert len(dedicated.by_type(h.VPC)) == 1  # the failing variant: without vpcId a VPC is created
 

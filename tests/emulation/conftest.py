@@ -110,6 +110,9 @@ def bootstrapped(tmp_path_factory: pytest.TempPathFactory, binfmt_entry: str) ->
         )
         settings = {**harness.rootfs_settings(), "ROOTFS_DIR": str(rootfs)}
         host = install(spec, work / "host", rootfs, settings)
+        # The stand-in's record directory must exist before the download step's chown: otherwise
+        # installdependencies.sh (run as root) creates it root-owned and the runner user cannot record.
+        (host.runner_root / "_fake" / "calls").mkdir(parents=True)
         result = subprocess.run(
             [str(host.lib / "bootstrap.sh")], env=host.env(), capture_output=True, text=True, timeout=1800
         )

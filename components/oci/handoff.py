@@ -11,7 +11,9 @@ never into user data, and `cloud-init/handoff/oci-metadata.sh` reads it once ove
 The window that remains, exactly:
 - On the host, until the `harden` step blocks the metadata service for the runner user and for
   containers (BLOCK_METADATA): no job can run yet — the runner is not registered before that step's
-  predecessor, `register`, and jobs start only after `service`. Root on the host can read it at any time.
+  predecessor, `register`, and jobs start only after `service`. Root on the host can read it at any time,
+  and so can a job that becomes root: the block is an iptables owner match, which a member of the
+  `docker` group defeats with `docker run --network host` (container root is uid 0 on the host).
 - Through the OCI API: anyone allowed to read the instance (`inspect`/`read instances` in the
   compartment) sees the metadata, token included. A registration token expires one hour after it was
   minted (the script refuses an expired one), and the key cannot be removed from inside the instance

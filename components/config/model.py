@@ -164,6 +164,9 @@ class FreeTierLimits:
 @dataclass(frozen=True)
 class OciSettings:
     compartment_id: str
+    #: Root compartment for capacity reports and availability-domain lookups (Oracle asks for the
+    #: tenancy there); None = use compartment_id.
+    tenancy_id: str | None = None
     free_tier: bool = True
     free_tier_limits: FreeTierLimits | None = None
     #: Existing regional subnet; None = a dedicated VCN per stack.
@@ -171,6 +174,10 @@ class OciSettings:
     #: Opens port 22 from this CIDR only (never 0.0.0.0/0); None = no ingress at all.
     ssh_cidr: str | None = None
     ssh_public_key: str | None = None
+
+    @property
+    def capacity_compartment_id(self) -> str:
+        return self.tenancy_id or self.compartment_id
 
 
 @dataclass(frozen=True)

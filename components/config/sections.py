@@ -473,6 +473,7 @@ def read_oci(problems: Problems, data: Any, needed: bool) -> OciSettings | None:
         lim.done()
     settings = OciSettings(
         compartment_id=compartment or "",
+        tenancy_id=section.get("tenancyId", str, None, check=_check_ocid("tenancy")),
         free_tier=free_tier,
         free_tier_limits=tier_limits,
         subnet_id=section.get("subnetId", str, None, check=_check_ocid("subnet")),

@@ -73,11 +73,11 @@ class RunnerPool(pulumi.ComponentResource):
         _warn_about_idle(self, config, settings, pool)
 
         network = args.network or StackNetwork(f"{name}-network", StackNetworkArgs(config=config), child)
-        domains = oci.identity.get_availability_domains(compartment_id=settings.compartment_id)
+        domains = oci.identity.get_availability_domains(compartment_id=settings.capacity_compartment_id)
         capacity = CapacityChoice(
             name,
             pool_name=pool.name,
-            compartment_id=settings.compartment_id,
+            compartment_id=settings.capacity_compartment_id,
             shape=pool.shape,
             ocpus=pool.ocpus,
             memory_gb=pool.memory_gb,

@@ -73,6 +73,10 @@ class Registered:
     id: str = ""
     #: URNs this resource depends on (explicit depends_on and the inputs' resources).
     dependencies: list[str] = field(default_factory=list)
+    #: Resource options the engine would act on at the next update.
+    ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -151,6 +155,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 outputs=dict(registration.state),
                 id=registration.id,
                 dependencies=list(request.dependencies),
+                ignore_changes=list(request.ignoreChanges),
+                replace_on_changes=list(request.replaceOnChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
             )
         )
         return response

@@ -146,23 +146,15 @@ def test_registration_is_made_for_each_runner_with_the_stack_labels():
     assert all(r.plain_inputs["scope_path"] == "/repos/tzervas/embeddenator" for r in regs)
 
 
-def test_instance_is_replaced_with_its_registration_and_deleted_first(monkeypatch):
+def test_instance_is_replaced_with_its_registration_and_deleted_first():
     """The instance carries replaceOnChanges=[metadata] (the token) and deleteBeforeReplace."""
-    from tools.mockengine import engine
-
-    seen: dict[str, tuple[list[str], bool]] = {}
-    original = engine._RecordingMonitor.RegisterResource
-
-    def recording(self, request):
-        seen[request.name] = (list(request.replaceOnChanges), bool(request.deleteBeforeReplace))
-        return original(self, request)
-
-    monkeypatch.setattr(engine._RecordingMonitor, "RegisterResource", recording)
     result = run_stack("dev", stack(pool(count=2)))
     for instance in instances(result):
-        assert seen[instance.name] == (["metadata"], True)
+        assert (instance.replace_on_changes, instance.delete_before_replace) == (["metadata"], True)
     # Nothing else is replaced on a metadata change: only instances ask for it.
-    assert [name for name, (paths, _) in seen.items() if paths] == [i.name for i in instances(result)]
+    assert sorted(r.name for r in result.resources if r.replace_on_changes) == sorted(
+        i.name for i in instances(result)
+    )
 
 
 def test_free_tier_pools_warn_about_idle_reclaim_and_paid_pools_do_not():

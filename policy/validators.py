@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.config import limits
+from components.tags import MANAGED_BY, TAG_CLOUD, TAG_IDLE_ACTION, TAG_MANAGED_BY, TAG_POOL, TAG_STACK
 
 Props = Mapping[str, Any]
 Check = Callable[[str, Props, Mapping[str, Any]], list[str]]
@@ -43,12 +44,6 @@ OCI_NSG_RULE = "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSe
 AWS_COMPUTE = (AWS_INSTANCE, AWS_SPOT_REQUEST, AWS_LAUNCH_TEMPLATE)
 COMPUTE = (*AWS_COMPUTE, OCI_INSTANCE)
 
-TAG_STACK = "arm64-runners:stack"
-TAG_POOL = "arm64-runners:pool"
-TAG_CLOUD = "arm64-runners:cloud"
-TAG_IDLE_ACTION = "arm64-runners:idle-action"
-TAG_MANAGED_BY = "managed-by"
-MANAGED_BY = "arm64-runners"
 #: AWS tags every runner instance carries; OCI freeform tags are the same without `Name`
 #: (OCI shows `displayName` instead).
 REQUIRED_AWS_TAGS = ("Name", TAG_STACK, TAG_POOL, TAG_MANAGED_BY)

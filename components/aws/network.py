@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.tags import base_tags
 from components.config.model import AwsSettings, EgressRule
+from components.tags import stack_tags
 
 #: Address plan of the dedicated VPC: one /20 per subnet leaves room for thousands of runners.
 VPC_CIDR = "10.42.0.0/16"
@@ -38,7 +38,7 @@ class StackNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: StackNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("arm64-runners:aws:StackNetwork", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        tags = {**base_tags(args.stack), "Name": f"arm64-runners-{args.stack}"}
+        tags = {**stack_tags(args.stack), "Name": f"arm64-runners-{args.stack}"}
         settings = args.settings
 
         if settings.vpc_id is not None:

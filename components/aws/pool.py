@@ -22,11 +22,11 @@ from components.aws.handoff import handoff_for, parameter_name, token_parameter
 from components.aws.identity import RunnerIdentity
 from components.aws.image import Architecture, pool_image
 from components.aws.network import StackNetwork, StackNetworkArgs
-from components.aws.tags import base_tags
 from components.bootstrap import BootstrapSpec, render_user_data, template_digest
 from components.config.limits import is_graviton
 from components.config.model import AwsPool, EmulatedPool, StackConfig
 from components.github import RunnerRegistration, RunnerRegistrationArgs
+from components.tags import pool_tags
 
 Ec2Pool = AwsPool | EmulatedPool
 #: The longest region name AWS uses, for the user-data size check before the real region is known.
@@ -93,7 +93,7 @@ class Ec2RunnerPool(pulumi.ComponentResource):
         network = args.network or StackNetwork(
             f"{name}-network", StackNetworkArgs(stack=config.stack, settings=config.aws), child
         )
-        tags = base_tags(config.stack, pool.name)
+        tags = pool_tags(config, pool)
         image_id = pool_image(name, ami=pool.ami, architecture=profile.architecture, pool=pool.name, opts=child)
         host = PoolHost(
             stack=config.stack,

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_oci as oci
 
 from components.config.model import DEFAULT_EGRESS, EgressRule, StackConfig
-from components.oci.tags import stack_tags
+from components.tags import stack_tags
 
 VCN_CIDR = "10.42.0.0/16"
 SUBNET_CIDR = "10.42.0.0/24"

@@ -29,8 +29,8 @@ from components.oci.checks import TOKEN_RESERVE_BYTES, check_metadata_size, chec
 from components.oci.handoff import HANDOFF, instance_metadata
 from components.oci.image import resolve_image
 from components.oci.network import StackNetwork, StackNetworkArgs
-from components.oci.tags import pool_tags
 from components.pinned import PinnedValue
+from components.tags import pool_tags
 
 #: An ISO-8601 expiry as GitHub returns it, to size the metadata before the real one exists.
 _EXPIRY_EXAMPLE = "2026-11-27T04:21:07.000+00:00"
@@ -135,7 +135,7 @@ class RunnerPool(pulumi.ComponentResource):
         ).apply(lambda values: _checked_metadata(runner_name, user_data, values[0], values[1], settings.ssh_public_key))
         # The token makes it secret already; said explicitly so no refactor can drop it.
         metadata: pulumi.Output[dict[str, str]] = pulumi.Output.secret(cast(Any, plain_metadata))
-        tags = pool_tags(config.stack, pool.name)
+        tags = pool_tags(config, pool)
         instance = oci.core.Instance(
             f"{prefix}-instance",
             compartment_id=settings.compartment_id,

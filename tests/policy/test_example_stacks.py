@@ -55,11 +55,6 @@ def test_native_pools_pass_the_arm64_rule() -> None:
     assert violations("oci-free", rule) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulated pools need the tag arm64-runners:cloud=emulated on their launch template (requested from "
-    "the AWS component); until then the policy cannot tell an emulated pool from a mistaken x86 type",
-)
 @pytest.mark.parametrize("stack", ["emulated", "mixed"])
 def test_emulated_pools_pass_the_arm64_rule(stack: str) -> None:
     rule = next(r for r in v.RESOURCE_RULES if r.name == "arm64-instance-types")

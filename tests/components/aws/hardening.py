@@ -24,7 +24,14 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 PARAMETER = "aws:ssm/parameter:Parameter"
 VPC = "aws:ec2/vpc:Vpc"
 EC2_USER_DATA_MAX_BYTES = 16 * 1024
-REQUIRED_TAGS = ("Name", "arm64-runners:stack", "arm64-runners:pool", "managed-by")
+REQUIRED_TAGS = (
+    "Name",
+    "arm64-runners:stack",
+    "arm64-runners:pool",
+    "arm64-runners:cloud",
+    "arm64-runners:idle-action",
+    "managed-by",
+)
 
 _BASE: dict[str, Any] = {
     "aws:region": "us-east-1",

@@ -52,7 +52,12 @@ def test_freeform_tags_name_stack_pool_and_manager_on_instances_and_network():
     expected = {"managed-by": "arm64-runners", "arm64-runners:stack": "dev"}
     for instance in instances(result):
         pool_name = instance.name.split("-")[1]
-        assert instance.plain_inputs["freeformTags"] == {**expected, "arm64-runners:pool": pool_name}
+        assert instance.plain_inputs["freeformTags"] == {
+            **expected,
+            "arm64-runners:pool": pool_name,
+            "arm64-runners:cloud": "oci",
+            "arm64-runners:idle-action": "none",
+        }
     tagged = [r for r in result.resources if r.type.startswith("oci:Core/") and "ComputeCapacity" not in r.type]
     assert len(tagged) > len(instances(result))
     missing = [r.name for r in tagged if not expected.items() <= reveal(r.inputs.get("freeformTags", {})).items()]
@@ -152,9 +157,7 @@ def test_instance_is_replaced_with_its_registration_and_deleted_first():
     for instance in instances(result):
         assert (instance.replace_on_changes, instance.delete_before_replace) == (["metadata"], True)
     # Nothing else is replaced on a metadata change: only instances ask for it.
-    assert sorted(r.name for r in result.resources if r.replace_on_changes) == sorted(
-        i.name for i in instances(result)
-    )
+    assert sorted(r.name for r in result.resources if r.replace_on_changes) == sorted(i.name for i in instances(result))
 
 
 def test_free_tier_pools_warn_about_idle_reclaim_and_paid_pools_do_not():

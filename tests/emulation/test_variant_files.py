@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from components.bootstrap import LIB, BootstrapSpec, TokenHandoff, render_user_data
+from components.bootstrap import LIB, BootstrapSpec, TokenHandoff, render_user_data, rendered_content
 from components.config.model import BASE_LABELS, EMULATED_LABEL, RunnerSettings
 
 from .host_install import install
@@ -45,7 +45,7 @@ def test_rendered_user_data_carries_the_emulated_hooks_over_the_native_ones() ->
         "enter-rootfs.sh",
         UNIT,
     ):
-        assert files[f"{LIB}/variant/{name}"] == (VARIANT / name).read_text(), name
+        assert files[f"{LIB}/variant/{name}"] == rendered_content(VARIANT / name), name
 
 
 def test_every_command_of_the_unit_is_a_rendered_executable() -> None:
@@ -73,7 +73,7 @@ def _install_service(tmp_path: Path, *, ephemeral: bool) -> tuple[Path, list[str
 
 def test_install_service_installs_and_starts_the_emulated_unit_not_svc_sh(tmp_path: Path) -> None:
     unit_dir, systemctl = _install_service(tmp_path, ephemeral=False)
-    assert (unit_dir / UNIT).read_text() == (VARIANT / UNIT).read_text()
+    assert (unit_dir / UNIT).read_text() == rendered_content(VARIANT / UNIT)
     assert systemctl.count(f"enable --now {UNIT}") == 2
     assert "daemon-reload" in systemctl
 

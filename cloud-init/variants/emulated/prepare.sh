@@ -7,6 +7,11 @@ set -euo pipefail
 . "${ARM64_RUNNER_LIB:-/usr/local/lib/arm64-runner}/lib.sh"
 variant="$ARM64_RUNNER_LIB/variant"
 
+# Ubuntu's cloud images lack debootstrap (binfmt.sh installs qemu-user-static itself).
+if ! command -v debootstrap >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
+    debootstrap || fail "debootstrap-install-failed"
+fi
 "$variant/binfmt.sh" || fail "binfmt-registration-failed"
 "$variant/rootfs.sh" || fail "arm64-rootfs-failed dir=$ROOTFS_DIR"
 

@@ -139,17 +139,12 @@ class Ec2RunnerPool(pulumi.ComponentResource):
         prefix = f"{name}-{index}"
         registration = RunnerRegistration(
             f"{prefix}-registration",
-            RunnerRegistrationArgs(
-                api_url=config.github.api_url,
-                scope_path=config.github.scope_path,
-                runner_name=runner_name,
-                labels=self.labels,
-                ephemeral=config.runner.ephemeral,
-                runner_group=config.github.runner_group,
-                replacement_fingerprint=image_id.apply(
-                    lambda ami: replacement_fingerprint(config, pool, profile, host, runner_name, ami)
-                ),
-                github_token=args.github_token,
+            RunnerRegistrationArgs.for_runner(
+                config,
+                runner_name,
+                self.labels,
+                image_id.apply(lambda ami: replacement_fingerprint(config, pool, profile, host, runner_name, ami)),
+                args.github_token,
             ),
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(args.registration_depends_on))),
         )

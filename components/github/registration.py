@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi.dynamic
 
+from components.config.model import StackConfig
 from components.github.provider import RunnerRegistrationProvider
 
 
@@ -41,6 +42,27 @@ class RunnerRegistrationArgs:
     github_token: pulumi.Input[str] = field(repr=False)
     #: How long destroy waits for a runner that is running a job.
     busy_timeout_seconds: int = 600
+
+    @classmethod
+    def for_runner(
+        cls,
+        config: StackConfig,
+        runner_name: str,
+        labels: Sequence[str],
+        fingerprint: pulumi.Input[str],
+        github_token: pulumi.Input[str],
+    ) -> RunnerRegistrationArgs:
+        """The registration of one runner of the stack: where it registers comes from the stack."""
+        return cls(
+            api_url=config.github.api_url,
+            scope_path=config.github.scope_path,
+            runner_name=runner_name,
+            labels=labels,
+            ephemeral=config.runner.ephemeral,
+            runner_group=config.github.runner_group,
+            replacement_fingerprint=fingerprint,
+            github_token=github_token,
+        )
 
 
 class RunnerRegistration(pulumi.dynamic.Resource):

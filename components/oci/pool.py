@@ -118,16 +118,7 @@ class RunnerPool(pulumi.ComponentResource):
         )
         registration = RunnerRegistration(
             f"{prefix}-registration",
-            RunnerRegistrationArgs(
-                api_url=config.github.api_url,
-                scope_path=config.github.scope_path,
-                runner_name=runner_name,
-                labels=self.labels,
-                ephemeral=config.runner.ephemeral,
-                runner_group=config.github.runner_group,
-                replacement_fingerprint=fingerprint,
-                github_token=args.github_token,
-            ),
+            RunnerRegistrationArgs.for_runner(config, runner_name, self.labels, fingerprint, args.github_token),
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(args.registration_depends_on))),
         )
         plain_metadata: pulumi.Output[dict[str, str]] = pulumi.Output.all(

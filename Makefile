@@ -48,7 +48,8 @@ lint: $(VENV)/.installed
 e2e: $(VENV)/.installed ## boot real cloud-init on arm64 Debian under QEMU (root; slow on first run)
 	$(PY) -m pytest -q -m e2e tests/e2e
 
-emulation-test: $(VENV)/.installed ## prove emulated pools run jobs as aarch64 (root)
+emulation-test: $(VENV)/.installed ## prove emulated pools run jobs as aarch64 (root; builds a cached arm64 tree once)
+	$(PY) -m tests.emulation.harness build
 	$(PY) -m pytest -q -m emulation tests/emulation
 
 bench: $(VENV)/.installed ## plan time per example stack vs the provider-SDK import floor

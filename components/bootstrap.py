@@ -192,8 +192,11 @@ def _flag(value: bool) -> str:
     return "1" if value else "0"
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (the scripts) as literal blocks: readable and smaller than escaped strings."""
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Multi-line strings (the scripts) as literal blocks: readable and smaller than escaped strings.
+
+    libyaml's emitter when PyYAML has it: the same bytes, about 8x faster (a 100-runner plan renders
+    100 documents)."""
 
 
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:

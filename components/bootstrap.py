@@ -10,6 +10,7 @@ because clouds store user-data in clear text.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import re
@@ -155,6 +156,13 @@ def rendered_content(path: Path) -> str:
     since a line starting with `#` inside it is data. tests/components/test_bootstrap.py checks with
     bash's own parser that no shell script changes meaning.
     """
+    stat = path.stat()
+    return _rendered_content(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _rendered_content(path: Path, _mtime_ns: int, _size: int) -> str:
+    """Cached per file version: a stack renders one document per runner from the same files."""
     text = path.read_text()
     if "<<" in text:
         return text

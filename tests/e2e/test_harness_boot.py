@@ -41,4 +41,4 @@ def test_probe_records_cloud_init_and_journal(scenario_result: ScenarioResult) -
     assert scenario_result.snapshot(1, "after-cloud-init", "cloud-init-status.rc") == "0\n"
     assert scenario_result.snapshot(1, "final", "epoch"), "no final snapshot: the shutdown hook did not run"
     journal = scenario_result.journal(1) or ""
-    assert "e2e-selftest" in journal and "Ordering cycle" not in journal
+    assert "Finished cloud-final.service" in journal and "Ordering cycle" not in journal

@@ -7,7 +7,9 @@ packet leaves the host's loopback.
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -27,10 +29,12 @@ PROBE_FILES = [
     GuestFile(HERE / "guest" / "e2e-probe", "/usr/local/sbin/e2e-probe", 0o755),
     GuestFile(HERE / "guest" / "e2e-probe.service", "/etc/systemd/system/e2e-probe.service", 0o644),
 ]
-#: Static guest network (no DHCP client in the image): slirp's default 10.0.2.0/24.
+#: Static guest network (no DHCP client in the image): slirp's default 10.0.2.0/24. A default
+#: route via slirp's gateway (`gateway4`: Debian's eni renderer turns `routes:` into net-tools
+#: `route` calls, which minbase lacks) so off-harness traffic reaches slirp and is dropped there.
 NETWORK_CONFIG = {
     "version": 2,
-    "ethernets": {"eth0": {"addresses": ["10.0.2.15/24"], "routes": [{"to": "default", "via": "10.0.2.2"}]}},
+    "ethernets": {"eth0": {"addresses": ["10.0.2.15/24"], "gateway4": "10.0.2.2"}},
 }
 
 
@@ -150,11 +154,17 @@ def boot(
     started = time.monotonic()
     lines: list[ConsoleLine] = []
     with open(workdir / f"qemu-{boot_index}.stderr", "wb") as stderr:
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr)
-        watcher = _ConsoleWatcher(serial, started, lines)
-        watcher.start()
-        returncode = process.wait()
-        watcher.stop()
+        # Own process group: whatever happens here, the guest never outlives the harness.
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+        try:
+            watcher = _ConsoleWatcher(serial, started, lines)
+            watcher.start()
+            returncode = process.wait()
+            watcher.stop()
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
     wall = time.monotonic() - started
     text = serial.read_text(errors="replace") if serial.exists() else ""
     return BootResult(returncode, wall, text, lines)
@@ -166,7 +176,7 @@ class _ConsoleWatcher(threading.Thread):
     def __init__(self, path: Path, started: float, sink: list[ConsoleLine]) -> None:
         super().__init__(daemon=True)
         self._path = path
-        self._started = started
+        self._t0 = started
         self._sink = sink
         self._stopping = threading.Event()
 
@@ -181,13 +191,13 @@ class _ConsoleWatcher(threading.Thread):
                     chunk = f.read()
                 offset += len(chunk)
                 pending += chunk
-                now = time.monotonic() - self._started
+                now = time.monotonic() - self._t0
                 *complete, pending = pending.split(b"\n")
                 for raw in complete:
                     self._sink.append(ConsoleLine(now, raw.decode(errors="replace").rstrip("\r")))
             if stopping:
                 if pending:
-                    self._sink.append(ConsoleLine(time.monotonic() - self._started, pending.decode(errors="replace")))
+                    self._sink.append(ConsoleLine(time.monotonic() - self._t0, pending.decode(errors="replace")))
                 return
             time.sleep(0.1)
 

@@ -7,6 +7,12 @@ so Docker cannot be installed; the image carries git, curl, jq, iptables, sudo, 
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+
 from components.bootstrap import BootstrapSpec, TokenHandoff, render_user_data
 from components.config.model import BASE_LABELS, IdleAction, RunnerSettings
 from components.runner_releases import DEFAULT_VERSION
@@ -22,7 +28,46 @@ RUNNER_GROUP = "e2e-group"
 
 
 def tarball_builder() -> TarballBuilder:
-    return build_tarball
+    return build_stand_in_tarball
+
+
+#: Where the stand-in runner records its calls (tests/fixtures/fake-runner/bin/fake-record.sh).
+RECORDS_DIR = "./_fake/calls/"
+
+
+def build_stand_in_tarball(dest_dir: Path, version: str) -> tuple[Path, str]:
+    """The fixture's stand-in tarball, plus its records directory pre-created world-writable.
+
+    The stand-in records every call under <root>/_fake/calls. Created on demand, that directory
+    belongs to whoever records first: `bin/installdependencies.sh`, run as root after the
+    bootstrap chowns the tree to `runner`, so `config.sh` (as runner) could not record and
+    failed. The real runner has no such directory, so shipping it in the archive (mode 1777)
+    changes nothing the bootstrap does; it only lets every caller record.
+    """
+    path, _ = build_tarball(dest_dir, version)
+    with tarfile.open(path, "r:gz") as archive:
+        members = [(member, archive.extractfile(member)) for member in archive.getmembers()]
+        if any(member.name.rstrip("/") + "/" == RECORDS_DIR for member, _ in members):
+            return path, hashlib.sha256(path.read_bytes()).hexdigest()
+        contents = [(member, data.read() if data else None) for member, data in members]
+    records = tarfile.TarInfo(RECORDS_DIR.rstrip("/"))
+    records.type = tarfile.DIRTYPE
+    records.mode = 0o1777
+    records.uname = records.gname = "root"
+    buffer = io.BytesIO()
+    parent = tarfile.TarInfo("./_fake")
+    parent.type = tarfile.DIRTYPE
+    parent.mode = 0o755
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.GNU_FORMAT) as archive,
+    ):
+        archive.addfile(parent)
+        archive.addfile(records)
+        for member, data in contents:
+            archive.addfile(member, io.BytesIO(data) if data is not None else None)
+    path.write_bytes(buffer.getvalue())
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def spec(

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,6 +23,7 @@ from .handoff_server import HandoffServer
 from .image import BUILD_SCRIPT, BaseImage
 from .records import flag_value, parse_call, report_lines
 from .scenarios import make_token, tamper
+from .stack import build_stand_in_tarball
 from .vm import NETWORK_CONFIG, PROBE_FILES, RELAY, make_seed, qemu_argv
 
 HERE = Path(__file__).parent
@@ -221,3 +223,35 @@ def test_image_recipe_key_changes_with_the_recipe() -> None:
     assert recipe() == recipe()
     assert recipe(E2E_SUITE="bookworm") != recipe()
     assert recipe(E2E_CACHE="/elsewhere").startswith("/elsewhere/")
+
+
+def test_stand_in_tarball_lets_root_and_runner_both_record(tmp_path: Path) -> None:
+    """What the bootstrap does with the tarball (unpack as root, chown to the runner, run
+    installdependencies.sh as root, config.sh as the runner): both calls get recorded."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to unpack and switch users like the bootstrap")
+    path, sha256 = build_stand_in_tarball(tmp_path / "dl", "9.9.9")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+    assert build_stand_in_tarball(tmp_path / "again", "9.9.9")[1] == sha256, "not deterministic"
+    # pytest's tmp_path sits under a 0700 directory the other user cannot traverse.
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as shared:
+        Path(shared).chmod(0o755)
+        _unpack_and_register(path, Path(shared) / "runner-root")
+
+
+def _unpack_and_register(path: Path, root: Path) -> None:
+    root.mkdir()
+    subprocess.run(["tar", "-xzf", str(path), "-C", str(root)], check=True)
+    assert stat.S_IMODE((root / "_fake/calls").stat().st_mode) == 0o1777
+    subprocess.run(["chown", "-R", "nobody:", str(root)], check=True)
+    subprocess.run([str(root / "bin/installdependencies.sh")], check=True, capture_output=True)
+    configured = subprocess.run(
+        ["runuser", "-u", "nobody", "--", "./config.sh", "--unattended", "--url", "u", "--name", "n"],
+        cwd=root,
+        env={**os.environ, "ACTIONS_RUNNER_INPUT_TOKEN": "T"},
+        capture_output=True,
+        text=True,
+    )
+    assert configured.returncode == 0, configured.stderr
+    scripts = sorted(name.split("-", 2)[2] for name in os.listdir(root / "_fake/calls"))
+    assert scripts == ["config.sh", "installdependencies.sh"]

@@ -57,12 +57,19 @@ def calls(result: ScenarioResult, script: str | None = None) -> list[Call]:
 
 
 def report_lines(console: str) -> list[tuple[str, str]]:
-    """(kind, rest) for every `arm64-runner: READY|FAILED|IDLE ...` console line, in order."""
-    found = []
+    """(kind, rest) of each distinct `arm64-runner: READY|FAILED|IDLE ...` console report, in order.
+
+    A report reaches the console twice — written to /dev/console, and echoed by cloud-init
+    (runcmd output is teed to the console, prefixed `cloud-init[pid]:`) — so exact repeats
+    count once.
+    """
+    found: list[tuple[str, str]] = []
     for line in console.splitlines():
         match = REPORT.search(line)
         if match:
-            found.append((match.group(1), match.group(2).strip()))
+            report = (match.group(1), match.group(2).strip())
+            if report not in found:
+                found.append(report)
     return found
 
 

@@ -165,7 +165,9 @@ def test_call_records_and_report_lines_parse() -> None:
     assert flag_value(call.args, "--url") == "https://x/y" and flag_value(call.args, "--name") is None
     assert call.env_names == {"HOME"} and call.fields["ACTIONS_RUNNER_INPUT_TOKEN_present"] == "1"
     console = (
-        "[  90.1] cloud-init[700]: arm64-runner: READY name=a labels=b\r\nnoise\narm64-runner: FAILED step=x reason=y\n"
+        "[  90.1] cloud-init[700]: arm64-runner: READY name=a labels=b\r\n"
+        "noise\narm64-runner: FAILED step=x reason=y\n"
+        "[  90.3] cloud-init[700]: arm64-runner: FAILED step=x reason=y\n"
     )
     assert report_lines(console) == [("READY", "name=a labels=b"), ("FAILED", "step=x reason=y")]
 

@@ -99,6 +99,7 @@ def qemu_argv(
     *,
     server_port: int,
     kernel_args: list[str],
+    cpus: int = 2,
 ) -> list[str]:
     forward = f"cmd:{sys.executable} {RELAY} 127.0.0.1 {server_port}"
     if "," in forward:
@@ -108,7 +109,7 @@ def qemu_argv(
         "qemu-system-aarch64",
         "-M", "virt",
         "-cpu", "cortex-a72",
-        "-smp", "2",
+        "-smp", str(cpus),
         "-m", "2048",
         "-display", "none",
         "-monitor", "none",
@@ -134,6 +135,7 @@ def boot(
     mode: str = "poweroff",
     hold_seconds: int = 240,
     timeout_seconds: int = 900,
+    cpus: int = 2,
 ) -> BootResult:
     """Boot until the guest powers off (or `timeout` stops it); console timestamped on the host."""
     serial = workdir / f"serial-{boot_index}.log"
@@ -148,7 +150,7 @@ def boot(
         "timeout",
         "--kill-after=15",
         str(timeout_seconds),
-        *qemu_argv(image, disk, seed, serial, server_port=server_port, kernel_args=kernel_args),
+        *qemu_argv(image, disk, seed, serial, server_port=server_port, kernel_args=kernel_args, cpus=cpus),
     ]
     (workdir / f"qemu-{boot_index}.cmd").write_text(shlex.join(argv) + "\n")
     started = time.monotonic()

@@ -29,12 +29,19 @@ PROBE_FILES = [
     GuestFile(HERE / "guest" / "e2e-probe", "/usr/local/sbin/e2e-probe", 0o755),
     GuestFile(HERE / "guest" / "e2e-probe.service", "/etc/systemd/system/e2e-probe.service", 0o644),
 ]
-#: Static guest network (no DHCP client in the image): slirp's default 10.0.2.0/24. A default
-#: route via slirp's gateway (`gateway4`: Debian's eni renderer turns `routes:` into net-tools
-#: `route` calls, which minbase lacks) so off-harness traffic reaches slirp and is dropped there.
+#: Static guest network (no DHCP client in the image): slirp's default 10.0.2.0/24, with a default
+#: route via slirp's gateway so off-harness traffic reaches slirp and is dropped there. Version 1:
+#: v2's `gateway4` is deprecated (cloud-init then exits 2, "recoverable errors") and v2 `routes:`
+#: render to net-tools `route` calls, which a minbase guest lacks.
 NETWORK_CONFIG = {
-    "version": 2,
-    "ethernets": {"eth0": {"addresses": ["10.0.2.15/24"], "gateway4": "10.0.2.2"}},
+    "version": 1,
+    "config": [
+        {
+            "type": "physical",
+            "name": "eth0",
+            "subnets": [{"type": "static", "address": "10.0.2.15/24", "gateway": "10.0.2.2"}],
+        }
+    ],
 }
 
 

@@ -158,7 +158,8 @@ class ScenarioPool:
         self._build_tarball = build_tarball
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="e2e-boot")
         # TCG runs each vCPU on its own host thread: more vCPUs than host cores in total makes
-        # every guest much slower (measured: two 2-vCPU guests on 2 cores ≈ 3.7× slower each).
+        # every guest much slower. Measured on 2 cores (uptime when cloud-init starts): one
+        # 2-vCPU guest 63 s; two 2-vCPU guests 228 s each; two 1-vCPU guests 105 s each.
         self._cpus = max(1, (os.cpu_count() or 2) // workers)
         self._futures: dict[str, Future[ScenarioResult]] = {}
         self._lock = threading.Lock()

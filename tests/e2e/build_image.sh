@@ -26,8 +26,10 @@ packages+=",ca-certificates,procps,openssh-server,e2fsprogs,kmod,curl,jq,git,ipt
 recipe_sha="$(
   {
     printf 'suite=%s\nmirror=%s\nsize=%s\npackages=%s\n' "$suite" "$mirror" "$disk_size" "$packages"
-    sha256sum "$here/build_image.sh"
-    find "$here/image" -type f -print0 | sort -z | xargs -0 sha256sum | sed "s#$here/##"
+    # Relative names only: the same recipe in another checkout (CI's clone) must find the same image.
+    cd "$here"
+    sha256sum build_image.sh
+    find image -type f -print0 | sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-16
 )"
 out="$cache_root/$recipe_sha"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import pulumi
@@ -22,9 +22,13 @@ __all__ = [
     "StackNetwork",
     "StackNetworkArgs",
     "deploy",
+    "deploy_ec2_pools",
     "pool_args",
     "shared_network",
 ]
+
+#: A pool component class taking (name, args, opts): RunnerPool here, emulated's RunnerPool there.
+PoolFactory = Callable[[str, RunnerPoolArgs, pulumi.ResourceOptions], Ec2RunnerPool]
 
 #: `DeployContext.shared` key of the network `aws` and `emulated` pools share.
 NETWORK_KEY = "aws-network"
@@ -53,11 +57,18 @@ def pool_args(ctx: DeployContext, pool: AwsPool | EmulatedPool) -> RunnerPoolArg
     )
 
 
-def deploy(ctx: DeployContext, pools: Sequence[Pool]) -> list[RunnerPool]:
-    """The fleet's entry point for `cloud: aws` pools."""
-    built: list[RunnerPool] = []
+def deploy_ec2_pools(
+    ctx: DeployContext, pools: Sequence[Pool], kind: type[AwsPool | EmulatedPool], pool_class: PoolFactory
+) -> list[Ec2RunnerPool]:
+    """One `pool_class` component per pool, all on the stack's shared network (aws and emulated)."""
+    built: list[Ec2RunnerPool] = []
     for pool in pools:
-        if not isinstance(pool, AwsPool):
-            raise TypeError(f"components.aws.deploy got a {pool.cloud} pool ({pool.name})")
-        built.append(RunnerPool(f"pool-{pool.name}", pool_args(ctx, pool), pulumi.ResourceOptions(parent=ctx.parent)))
+        if not isinstance(pool, kind):
+            raise TypeError(f"a {kind.__name__} deployer got a {pool.cloud} pool ({pool.name})")
+        built.append(pool_class(f"pool-{pool.name}", pool_args(ctx, pool), pulumi.ResourceOptions(parent=ctx.parent)))
     return built
+
+
+def deploy(ctx: DeployContext, pools: Sequence[Pool]) -> list[Ec2RunnerPool]:
+    """The fleet's entry point for `cloud: aws` pools."""
+    return deploy_ec2_pools(ctx, pools, AwsPool, RunnerPool)

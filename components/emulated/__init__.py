@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import pulumi
-
-from components.aws import pool_args
-from components.aws.pool import RunnerPoolArgs
+from components.aws import deploy_ec2_pools
+from components.aws.pool import Ec2RunnerPool, RunnerPoolArgs
 from components.config.model import EmulatedPool, Pool
 from components.emulated.pool import EMULATED, RunnerPool
 
@@ -18,11 +16,6 @@ if TYPE_CHECKING:
 __all__ = ["EMULATED", "RunnerPool", "RunnerPoolArgs", "deploy"]
 
 
-def deploy(ctx: DeployContext, pools: Sequence[Pool]) -> list[RunnerPool]:
+def deploy(ctx: DeployContext, pools: Sequence[Pool]) -> list[Ec2RunnerPool]:
     """The fleet's entry point for `cloud: emulated` pools (same shared network as `aws` pools)."""
-    built: list[RunnerPool] = []
-    for pool in pools:
-        if not isinstance(pool, EmulatedPool):
-            raise TypeError(f"components.emulated.deploy got a {pool.cloud} pool ({pool.name})")
-        built.append(RunnerPool(f"pool-{pool.name}", pool_args(ctx, pool), pulumi.ResourceOptions(parent=ctx.parent)))
-    return built
+    return deploy_ec2_pools(ctx, pools, EmulatedPool, RunnerPool)

@@ -84,6 +84,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 enable_binfmt
 start=$SECONDS

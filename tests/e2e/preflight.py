@@ -28,7 +28,8 @@ TOOLS: Mapping[str, Mapping[str, str]] = {
         QEMU: "qemu-system-arm",
         "qemu-aarch64-static": "qemu-user-static",
         "update-binfmts": "binfmt-support",
-        "debootstrap": "debootstrap",
+        "mmdebstrap": "mmdebstrap",
+        "arch-test": "arch-test",
         "cloud-localds": "cloud-image-utils",
         "debugfs": "e2fsprogs",
         "mkfs.ext4": "e2fsprogs",
@@ -100,7 +101,7 @@ def problems(
     if not check_host:
         return found
     if os.geteuid() != 0:
-        found.append("must run as root (debootstrap, chroot, binfmt_misc, debugfs on root-owned images)")
+        found.append("must run as root (mmdebstrap, debootstrap, chroot, binfmt_misc, debugfs on root-owned images)")
     if platform.machine() != "x86_64":
         found.append(f"the proofs are about an x86_64 host; this is {platform.machine()}")
     if "binfmt_misc" not in Path("/proc/filesystems").read_text():

@@ -137,6 +137,7 @@ def boot(
     mode: str = "poweroff",
     hold_seconds: int = 240,
     timeout_seconds: int = 900,
+    docker_checks: bool = False,
     cpus: int = 2,
 ) -> BootResult:
     """Boot until the guest powers off (or `timeout` stops it); console timestamped on the host."""
@@ -147,6 +148,7 @@ def boot(
         f"e2e.boot={boot_index}",
         f"e2e.mode={mode}",
         f"e2e.hold={hold_seconds}",
+        f"e2e.docker={int(docker_checks)}",
     ]
     argv = [
         "timeout",

@@ -12,7 +12,13 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt_get() { apt-get -q -o DPkg::Lock::Timeout=600 "$@"; }
 # Installable from the configured archive (unknown and purely virtual names have no candidate).
-available() { apt-cache policy "$1" 2>/dev/null | grep -Eq '^ +Candidate: [^(]'; }
+# The output is read whole first: `| grep -q` would stop reading early, and under pipefail the
+# writer's SIGPIPE would make a present package look absent.
+available() {
+  local policy
+  policy=$(apt-cache policy "$1" 2>/dev/null) || return 1
+  grep -Eq '^ +Candidate: [^(]' <<<"$policy"
+}
 
 required=(docker.io git curl jq build-essential ca-certificates iptables tar gzip)
 # Debian 13 ships the docker CLI apart from the daemon (docker-cli, only a Recommends of docker.io, and

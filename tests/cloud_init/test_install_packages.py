@@ -44,9 +44,12 @@ for p in "${packages[@]}"; do
 done
 for p in "${packages[@]}"; do bash "$FAKE_ARCHIVE/$p"; done
 """
+#: Like the real one, `policy` prints a long version table after the Candidate line (200 kB here: more
+#: than a pipe holds), so a reader that stops early makes the writer die of SIGPIPE.
 FAKE_APT_CACHE = """#!/bin/bash
-[ "$1" = policy ] && [ -f "$FAKE_ARCHIVE/$2" ] && printf '%s:\\n  Installed: (none)\\n  Candidate: 1.0\\n' "$2"
-exit 0
+[ "$1" = policy ] && [ -f "$FAKE_ARCHIVE/$2" ] || exit 0
+printf '%s:\\n  Installed: (none)\\n  Candidate: 1.0\\n  Version table:\\n' "$2"
+yes '     500 http://deb.debian.org/debian trixie/main arm64 Packages' | head -c 200000
 """
 FAKE_DOCKER = """#!/bin/bash
 case "$1" in
@@ -58,7 +61,22 @@ case "$1" in
 esac
 """
 #: Host tools the step may call; the PATH holds nothing else (a real docker must not answer).
-TOOLS = ("bash", "sh", "grep", "timeout", "mkdir", "tr", "cat", "touch", "install", "rm", "basename", "env")
+TOOLS = (
+    "bash",
+    "sh",
+    "grep",
+    "timeout",
+    "mkdir",
+    "tr",
+    "cat",
+    "touch",
+    "install",
+    "rm",
+    "basename",
+    "env",
+    "yes",
+    "head",
+)
 
 
 def fake_release(root: Path, release: str) -> dict[str, str]:

@@ -8,8 +8,10 @@ files="$(cd "$(dirname "$0")" && pwd)"
 # dpkg as the distribution ships it (base.sh only built with force-unsafe-io); the doc/man/locale
 # exclusions stay, like a minimal cloud image.
 sed -i '/^force-unsafe-io$/d' "$root/etc/dpkg/dpkg.cfg.d/99mmdebstrap"
-# First-boot identity and cloud-init configuration.
+# First-boot identity and cloud-init configuration; no resolver (mmdebstrap leaves the build
+# host's, which the guest cannot reach anyway).
 : >"$root/etc/machine-id"
+rm -f "$root/etc/resolv.conf"
 rm -f "$root/var/lib/dbus/machine-id"
 printf '/dev/vda / ext4 defaults,errors=remount-ro 0 1\n' >"$root/etc/fstab"
 install -m 0644 "$files/90-e2e.cfg" "$root/etc/cloud/cloud.cfg.d/90-e2e.cfg"

@@ -15,6 +15,10 @@ rm -f "$root/etc/resolv.conf"
 rm -f "$root/var/lib/dbus/machine-id"
 printf '/dev/vda / ext4 defaults,errors=remount-ro 0 1\n' >"$root/etc/fstab"
 install -m 0644 "$files/90-e2e.cfg" "$root/etc/cloud/cloud.cfg.d/90-e2e.cfg"
+# No SSH server in the image (nothing logs in): cloud-init's ssh module would fail to generate host
+# keys without ssh-keygen and end every boot "degraded" (exit 2). The module leaves the shipped list.
+grep -qx ' - ssh' "$root/etc/cloud/cloud.cfg"
+sed -i '/^ - ssh$/d' "$root/etc/cloud/cloud.cfg"
 # A persistent journal so scenarios can scan it after the guest is off.
 install -d -m 2755 "$root/var/log/journal"
 # No network beyond the harness: apt timers would only wait on it.

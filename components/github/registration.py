@@ -3,13 +3,16 @@
 Why not `pulumi_github.get_actions_registration_token`: that invoke mints a new token on every
 preview and up, and does not mark it secret, so every preview would show a user-data change and the
 token would sit in plaintext in the state. This resource mints once at create, keeps the token as a
-secret output, and is replaced only together with the instance it serves (same
-`replacement_fingerprint`). A deliberate re-mint is:
+secret output, and is replaced only together with the instance it serves (components/runner.py). A
+refresh asks GitHub whether its runner still exists and drops the registration when nothing can bring
+the runner back (components/github/provider.py), so `pulumi up --refresh` heals a slot. A deliberate
+re-mint is:
 
     pulumi up --replace '<urn of the RunnerRegistration>'
 
-`pulumi destroy` removes the runner from GitHub by name. If the stored credential no longer works at
-that time, export ARM64_RUNNERS_GITHUB_TOKEN with a valid one and rerun the destroy.
+`pulumi destroy` removes the runner from GitHub by name. Refresh and destroy use the credential stored
+at create; when it no longer works (rotated, or an App installation token past its hour), export
+ARM64_RUNNERS_GITHUB_TOKEN with a valid one first.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class RunnerRegistrationArgs:
     #: Org runner group name (None = default group). An Output (e.g. the group resource's name)
     #: makes the registration wait for the group.
     runner_group: pulumi.Input[str] | None
-    #: Anything whose change replaces the instance; the registration is replaced with it.
+    #: Digest of what shapes the instance (components/runner.py): a change replaces both.
     replacement_fingerprint: pulumi.Input[str]
     #: The stack's GitHub credential; stored only as a secret.
     github_token: pulumi.Input[str] = field(repr=False)

@@ -64,8 +64,15 @@ Handler = Callable[[FakeRequest, "re.Match[str]"], FakeResponse]
 class FakeGithub:
     """Threaded fake of the GitHub REST endpoints the project uses."""
 
-    def __init__(self, api_prefix: str = "", credentials: tuple[str, ...] = (DEFAULT_CREDENTIAL,)):
+    def __init__(
+        self,
+        api_prefix: str = "",
+        credentials: tuple[str, ...] = (DEFAULT_CREDENTIAL,),
+        clock: Callable[[], float] = time.time,
+    ):
         self.api_prefix = api_prefix.rstrip("/")
+        #: Epoch seconds: token expiry is minted and checked against it (tests move it forward).
+        self.clock = clock
         self.credentials: set[str] = set(credentials)
         #: Scopes (e.g. "/orgs/octo") where every credential gets 403.
         self.forbidden: set[str] = set()
@@ -160,7 +167,7 @@ class FakeGithub:
             minted = next((t for t in self.tokens if t["token"] == token), None)
             if minted is None or minted["scope"] != scope or minted["kind"] != "registration":
                 raise ValueError(f"token not valid for {scope}")
-            if minted["expires_epoch"] < time.time():
+            if minted["expires_epoch"] < self.clock():
                 raise ValueError("registration token expired")
             existing = [r for r in self.runners[scope].values() if r["name"] == name]
             for runner in existing:  # config.sh --replace
@@ -173,6 +180,11 @@ class FakeGithub:
             runner = self._runner_by_name(scope, name)
             runner["busy"] = True
             self.busy_for[runner["id"]] = requests_until_idle
+
+    def remove_runner(self, scope: str, name: str) -> None:
+        """What GitHub does on its own: drop a runner (offline for 14 days, or ephemeral after its job)."""
+        with self.lock:
+            del self.runners[scope][self._runner_by_name(scope, name)["id"]]
 
     def runner_names(self, scope: str, prefix: str = "") -> list[str]:
         with self.lock:
@@ -274,7 +286,7 @@ class FakeGithub:
 
     # ---------------------------------------------------------------- handlers
     def _mint(self, scope: str, kind: str) -> dict[str, Any]:
-        expires = time.time() + 3600
+        expires = self.clock() + 3600
         minted = {
             "scope": scope,
             "kind": kind,

@@ -108,13 +108,14 @@ class HandoffServer:
 
             def _serve(self, send_body: bool) -> None:
                 status, body, content_type = server._answer(self.command, self.path)
+                # Recorded before answering: a client that got its answer finds the request recorded.
+                server._record(Request(self.command, self.path, status, len(body) if send_body else 0))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if send_body:
                     self.wfile.write(body)
-                server._record(Request(self.command, self.path, status, len(body) if send_body else 0))
 
             def log_message(self, format: str, *args: object) -> None:
                 """Silent: the token must never reach a log, not even the harness's."""

@@ -26,6 +26,7 @@ import pulumi
 import pulumi.dynamic
 
 from components.bootstrap import TokenHandoff
+from components.dynamic import DynamicResource
 
 HANDOFF_SCRIPT = "aws-ssm.sh"
 #: Stands for the generation in a render made before the registration exists (same length as a real one).
@@ -99,7 +100,7 @@ class SsmHandoffProvider(pulumi.dynamic.ResourceProvider):
             ssm.delete_parameter(Name=str(props["parameter_name"]))
 
 
-class SsmHandoff(pulumi.dynamic.Resource):
+class SsmHandoff(DynamicResource):
     """The runner's token as an SSM SecureString named `parameter_name`, until its instance reads it."""
 
     parameter_name: pulumi.Output[str]

@@ -24,6 +24,7 @@ import pulumi
 import pulumi.dynamic
 
 from components.config.model import StackConfig
+from components.dynamic import DynamicResource
 from components.github.provider import RunnerRegistrationProvider
 
 
@@ -68,7 +69,7 @@ class RunnerRegistrationArgs:
         )
 
 
-class RunnerRegistration(pulumi.dynamic.Resource):
+class RunnerRegistration(DynamicResource):
     """`.token` (secret): a registration token, or the encoded JIT config when ephemeral."""
 
     token: pulumi.Output[str]

@@ -46,12 +46,14 @@ class RunnerRegistrationProvider(pulumi.dynamic.ResourceProvider):
         now: Callable[[], float] | None = None,
         poll_seconds: float = 15.0,
         warn: Callable[[str], None] | None = None,
+        timeout_seconds: float = 30.0,
     ) -> None:
         super().__init__()
         self._sleep = sleep
         self._now = now
         self._poll_seconds = poll_seconds
         self._warn = warn
+        self._timeout = timeout_seconds
 
     def _client(self, props: dict[str, Any], token: str) -> Any:
         import time
@@ -64,6 +66,7 @@ class RunnerRegistrationProvider(pulumi.dynamic.ResourceProvider):
             scope_path=str(props["scope_path"]),
             sleep=self._sleep or time.sleep,
             now=self._now or time.time,
+            timeout_seconds=self._timeout,
         )
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:

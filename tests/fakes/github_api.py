@@ -82,6 +82,7 @@ class FakeGithub:
         self.tokens: list[dict[str, Any]] = []
         self.requests: list[FakeRequest] = []
         self.failures: list[InjectedFailure] = []
+        self.hangs: list[InjectedFailure] = []
         #: runner id -> list requests left before a busy runner goes idle (None = stays busy).
         self.busy_for: dict[int, int | None] = {}
         self._next_id = 1000
@@ -174,6 +175,20 @@ class FakeGithub:
                 del self.runners[scope][runner["id"]]
             return self.add_runner(scope, name, labels=labels)
 
+    def start_jit(self, scope: str, encoded_jit_config: str) -> dict[str, Any]:
+        """What `run.sh --jitconfig` does: the JIT runner GitHub listed at generate time comes online."""
+        with self.lock:
+            minted = next((t for t in self.tokens if t["token"] == encoded_jit_config), None)
+            if minted is None or minted["kind"] != "jit" or minted["scope"] != scope:
+                raise ValueError(f"not a JIT config of {scope}")
+            name = json.loads(base64.b64decode(encoded_jit_config))["runner"]
+            try:
+                runner = self._runner_by_name(scope, name)
+            except KeyError:
+                raise ValueError(f"JIT runner {name} no longer exists (used, or removed by GitHub)") from None
+            runner["status"] = "online"
+            return runner
+
     def set_busy(self, scope: str, name: str, requests_until_idle: int | None) -> None:
         """Mark a runner busy; it goes idle after that many list requests (None: never)."""
         with self.lock:
@@ -204,6 +219,11 @@ class FakeGithub:
         response = FakeResponse(status, body or {"message": f"injected {status}"}, headers or {})
         with self.lock:
             self.failures.append(InjectedFailure(method, path_pattern, response, times))
+
+    def hang_next(self, method: str, path_pattern: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the next `times` matching requests for `seconds` before answering (a client timeout)."""
+        with self.lock:
+            self.hangs.append(InjectedFailure(method, path_pattern, FakeResponse(0, {"hang": seconds}), times))
 
     def requests_to(self, method: str, pattern: str) -> list[FakeRequest]:
         with self.lock:
@@ -256,6 +276,7 @@ class FakeGithub:
         http.wfile.write(payload)
 
     def _dispatch(self, request: FakeRequest) -> FakeResponse:
+        self._hang(request)
         with self.lock:
             if not request.path.startswith(self.api_prefix + "/"):
                 return FakeResponse(404, {"message": "Not Found"})
@@ -283,6 +304,19 @@ class FakeGithub:
                         )
                     return handler(request, match)
             return FakeResponse(404, {"message": "Not Found"})
+
+    def _hang(self, request: FakeRequest) -> None:
+        with self.lock:
+            path = request.path[len(self.api_prefix) :]
+            hang = next(
+                (h for h in self.hangs if h.method == request.method and re.fullmatch(h.path_pattern, path)), None
+            )
+            if hang is not None:
+                hang.times -= 1
+                if hang.times <= 0:
+                    self.hangs.remove(hang)
+        if hang is not None:
+            time.sleep(float(hang.response.body["hang"]))
 
     # ---------------------------------------------------------------- handlers
     def _mint(self, scope: str, kind: str) -> dict[str, Any]:

@@ -33,6 +33,23 @@ MOCK_SECRET = "mock-secret-value"
 Answer = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class ResourceRequest:
+    """What the program asked the engine to register, as a `resource_hook` sees it."""
+
+    type: str
+    name: str
+    parent_urn: str
+    custom: bool
+    inputs: dict[str, Any]
+    replace_on_changes: tuple[str, ...]
+    delete_before_replace: bool
+
+
+#: Decides a resource's (id, outputs) itself; None leaves it to the mock answers (tests/fakes/lifecycle.py).
+ResourceHook = Callable[[ResourceRequest], "tuple[str, dict[str, Any]] | None"]
+
+
 def is_secret(value: Any) -> bool:
     return rpc.is_rpc_secret(value)
 
@@ -109,10 +126,19 @@ class PlanResult:
 
 
 class _Mocks(pulumi_mocks.Mocks):
-    def __init__(self, answers: Mapping[str, Answer], outputs: list[Callable[..., Any]], result: PlanResult):
+    def __init__(
+        self,
+        answers: Mapping[str, Answer],
+        outputs: list[Callable[..., Any]],
+        result: PlanResult,
+        resource_hook: ResourceHook | None = None,
+    ):
         self.answers = answers
         self.output_hooks = outputs
         self.result = result
+        self.resource_hook = resource_hook
+        #: The RegisterResource request being served (set by the monitor), for the resource hook.
+        self.request: Any = None
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict:  # type: ignore[override]
         self.result.invokes.append((args.token, dict(args.args)))
@@ -122,6 +148,21 @@ class _Mocks(pulumi_mocks.Mocks):
         return answer(dict(args.args))
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        if self.resource_hook is not None and self.request is not None:
+            request = self.request
+            answer = self.resource_hook(
+                ResourceRequest(
+                    type=args.typ,
+                    name=args.name,
+                    parent_urn=request.parent,
+                    custom=bool(args.custom),
+                    inputs=dict(args.inputs),
+                    replace_on_changes=tuple(request.replaceOnChanges),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                )
+            )
+            if answer is not None:
+                return answer
         outputs = dict(args.inputs)
         for hook in self.output_hooks:
             extra = hook(args.typ, args.name, dict(args.inputs))
@@ -139,6 +180,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.result = result
 
     def RegisterResource(self, request: Any) -> Any:
+        self.mocks.request = request
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -173,7 +215,7 @@ class _WarningCollector(logging.Handler):
             self.result.warnings.append(record.getMessage())
 
 
-def _load_hooks() -> tuple[dict[str, Answer], list[Callable[..., Any]]]:
+def load_hooks() -> tuple[dict[str, Answer], list[Callable[..., Any]]]:
     answers: dict[str, Answer] = {}
     hooks: list[Callable[..., Any]] = []
     for name in ANSWER_MODULES:
@@ -212,16 +254,18 @@ def run_stack(
     invokes: Mapping[str, Answer] | None = None,
     secret_keys: list[str] | None = None,
     resource_outputs: Callable[[str, str, dict[str, Any]], dict[str, Any] | None] | None = None,
+    resource_hook: ResourceHook | None = None,
 ) -> PlanResult:
     """Run the program for `stack` with `config` (stack-file shape) and return what it registered.
 
     `invokes` overrides or adds invoke answers; `resource_outputs` adds computed outputs for a test
-    (e.g. capacity reports that say "out of capacity").
+    (e.g. capacity reports that say "out of capacity"); `resource_hook` answers for a resource entirely
+    (the lifecycle simulation in tests/fakes/lifecycle.py keeps ids and outputs across runs with it).
     """
     from components import program
 
     result = PlanResult(stack=stack)
-    answers, hooks = _load_hooks()
+    answers, hooks = load_hooks()
     answers.update(invokes or {})
     if resource_outputs is not None:
         hooks.append(resource_outputs)
@@ -234,7 +278,7 @@ def run_stack(
     logger = logging.getLogger(f"arm64-runners.mockengine.{id(result)}")
     logger.propagate = False
     logger.addHandler(_WarningCollector(result))
-    mocks = _Mocks(answers, hooks, result)
+    mocks = _Mocks(answers, hooks, result, resource_hook)
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=_RecordingMonitor(mocks, result)
     )

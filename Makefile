@@ -9,8 +9,11 @@ STACK ?= mixed
 FORMAT ?= text
 TIMEOUT ?= 900
 export PYTHONDONTWRITEBYTECODE := 1
+# GitHub's OpenAPI description, the reference the fake GitHub API is checked against (tests/fakes/openapi.py).
+OPENAPI_VERSION := 23.0.2
+OPENAPI := build/openapi/api.github.com.json
 
-.PHONY: help venv plan cloud-init test unit lint e2e emulation-test bench bench-boot \
+.PHONY: help venv openapi plan cloud-init test unit lint e2e emulation-test bench bench-boot \
         preview up destroy remint refresh-image status wait-online validate gc clean
 
 help:
@@ -37,8 +40,17 @@ cloud-init: $(VENV)/.installed ## write each instance's rendered user-data to bu
 
 test: $(VENV)/.installed lint unit ## the test suite CI runs (unit + mock engine + validators + lint)
 
-unit: $(VENV)/.installed
+unit: $(VENV)/.installed $(OPENAPI)
 	$(PY) -m pytest -q -m "not e2e and not emulation"
+
+$(OPENAPI):
+	@command -v npm >/dev/null || { echo "make: npm is needed to fetch @octokit/openapi (apt-get install npm)"; exit 1; }
+	mkdir -p $(@D)
+	cd $(@D) && npm pack --silent @octokit/openapi@$(OPENAPI_VERSION) >/dev/null \
+	  && tar -xzf octokit-openapi-$(OPENAPI_VERSION).tgz --strip-components=2 package/generated/api.github.com.json \
+	  && rm -f octokit-openapi-$(OPENAPI_VERSION).tgz
+
+openapi: $(OPENAPI) ## fetch GitHub's OpenAPI description (the fake GitHub API's reference)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -32,6 +32,7 @@ from typing import Any, Self
 
 SCOPE = r"(?P<scope>/repos/[^/]+/[^/]+|/orgs/[^/]+)"
 DEFAULT_CREDENTIAL = "ghp_fake_credential_for_tests"
+DOCUMENTATION_URL = "https://docs.github.com/rest"
 
 
 @dataclass
@@ -48,6 +49,12 @@ class FakeResponse:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # GitHub's error bodies carry a documentation link and the status with the message.
+        if self.status >= 400 and isinstance(self.body, dict) and "message" in self.body:
+            self.body.setdefault("documentation_url", DOCUMENTATION_URL)
+            self.body.setdefault("status", str(self.status))
 
 
 @dataclass
@@ -82,6 +89,8 @@ class FakeGithub:
         self.tokens: list[dict[str, Any]] = []
         self.requests: list[FakeRequest] = []
         self.failures: list[InjectedFailure] = []
+        #: Every request served by a route (not injected failures), with its answer.
+        self.exchanges: list[tuple[FakeRequest, FakeResponse]] = []
         self.hangs: list[InjectedFailure] = []
         #: runner id -> list requests left before a busy runner goes idle (None = stays busy).
         self.busy_for: dict[int, int | None] = {}
@@ -290,7 +299,9 @@ class FakeGithub:
                     return failure.response
             scheme, _, credential = request.authorization.partition(" ")
             if scheme.lower() not in ("bearer", "token") or credential not in self.credentials:
-                return FakeResponse(401, {"message": "Bad credentials"})
+                refused = FakeResponse(401, {"message": "Bad credentials"})
+                self.exchanges.append((request, refused))
+                return refused
             for method, pattern, handler in self._routes:
                 match = pattern.fullmatch(request.path)
                 if match and method == request.method:
@@ -298,11 +309,11 @@ class FakeGithub:
                     if scope is not None and scope not in self.runners:
                         return FakeResponse(404, {"message": "Not Found"})
                     if scope in self.forbidden:
-                        return FakeResponse(
-                            403,
-                            {"message": "Resource not accessible by personal access token"},
-                        )
-                    return handler(request, match)
+                        response = FakeResponse(403, {"message": "Resource not accessible by personal access token"})
+                    else:
+                        response = handler(request, match)
+                    self.exchanges.append((request, response))
+                    return response
             return FakeResponse(404, {"message": "Not Found"})
 
     def _hang(self, request: FakeRequest) -> None:
@@ -411,6 +422,17 @@ class FakeGithub:
     def _list_groups(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         per_page = min(int(request.query.get("per_page", 30)), 100)
         page = int(request.query.get("page", 1))
-        groups = self.runner_groups.get(match["scope"], [])
+        groups = [self._group_json(match["scope"], g) for g in self.runner_groups.get(match["scope"], [])]
         chunk = groups[(page - 1) * per_page : page * per_page]
         return FakeResponse(200, {"total_count": len(groups), "runner_groups": chunk})
+
+    def _group_json(self, org_scope: str, group: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": group["id"],
+            "name": group["name"],
+            "visibility": "all",
+            "default": group["id"] == 1,
+            "runners_url": f"{self.api_url}{org_scope}/actions/runner-groups/{group['id']}/runners",
+            "inherited": False,
+            "allows_public_repositories": False,
+        }

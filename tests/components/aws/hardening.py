@@ -64,6 +64,11 @@ def stack(*pools: dict[str, Any], aws: dict[str, Any] | None = None, runner: dic
     return config
 
 
+def pool_resources(result: PlanResult, type_: str) -> list[Registered]:
+    """Resources of `type_` that belong to the pools (not to the stack's wake function)."""
+    return [r for r in result.by_type(type_) if "arm64-runners:aws:WakeFunction" not in r.parent_urn]
+
+
 def hosts(result: PlanResult) -> list[Registered]:
     """The runner hosts: on-demand instances and persistent spot requests."""
     return result.by_type(INSTANCE) + result.by_type(SPOT_REQUEST)
@@ -141,8 +146,8 @@ def _as_list(value: Any) -> list[Any]:
 def assert_ssm_scoped(result: PlanResult) -> None:
     """Our IAM policies allow SSM parameter access on exact parameter ARNs only, never `*`, and each
     runner's policy denies every other parameter (the AWS-managed SSM core policy allows them all)."""
-    policies = result.by_type(ROLE_POLICY)
-    parameters = {r.name: r for r in result.by_type(PARAMETER)}
+    policies = pool_resources(result, ROLE_POLICY)
+    parameters = {r.name: r for r in pool_resources(result, PARAMETER)}
     assert policies and len(policies) == len(parameters), "one hand-off policy per runner expected"
     arns = {p.outputs["arn"] for p in parameters.values()}
     for policy in policies:
@@ -170,7 +175,7 @@ def user_data_bytes(host: Registered) -> bytes:
 def assert_user_data(result: PlanResult, token_of: Callable[[Registered], str] | None = None) -> None:
     """User-data is a secret, at most 16 KiB raw (gzipped), a cloud-config, and holds no token."""
     assert hosts(result), "no runner host registered"
-    tokens = [str(reveal(p.inputs["value"])) for p in result.by_type(PARAMETER)]
+    tokens = [str(reveal(p.inputs["value"])) for p in pool_resources(result, PARAMETER)]
     for host in hosts(result):
         raw = host.inputs.get("userDataBase64")
         assert is_secret(raw), f"{host.name}: user-data not secret"

@@ -32,7 +32,7 @@ def plan() -> PlanResult:
 def _weakened(result: PlanResult, type_: str, change: Any) -> PlanResult:
     """A deep copy of `result` where `change(inputs)` edited the inputs of the first `type_` resource."""
     copied = copy.deepcopy(result)
-    target = copied.by_type(type_)[0]
+    target = h.pool_resources(copied, type_)[0]
     target.inputs = reveal(target.inputs)
     change(target.inputs)
     return copied
@@ -121,7 +121,7 @@ def test_iam_grants_each_runner_its_own_parameter_only(plan: PlanResult) -> None
 
     with pytest.raises(AssertionError, match="not denied"):
         h.assert_ssm_scoped(_weakened(plan, h.ROLE_POLICY, no_deny))
-    roles = plan.by_type("aws:iam/role:Role")
+    roles = h.pool_resources(plan, "aws:iam/role:Role")
     assert len(roles) == len(h.hosts(plan)) == 3  # one role per runner, not per pool
     attachments = plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert {a.plain_inputs["policyArn"] for a in attachments} == {
@@ -131,7 +131,7 @@ def test_iam_grants_each_runner_its_own_parameter_only(plan: PlanResult) -> None
 
 def test_token_parameter_is_a_secret_securestring_that_ignores_value_changes() -> None:
     result = run_stack(STACK, h.stack(h.aws_pool(count=1)))
-    (parameter,) = result.by_type(h.PARAMETER)
+    (parameter,) = h.pool_resources(result, h.PARAMETER)
     assert parameter.plain_inputs["type"] == "SecureString"
     assert mock_engine.is_secret(parameter.inputs["value"])
     assert parameter.ignore_changes == ["value"]
@@ -147,7 +147,7 @@ def test_user_data_is_secret_small_and_points_at_the_parameter(plan: PlanResult)
         text = h.gzip.decompress(h.user_data_bytes(host)).decode()
         own = next(
             p.plain_inputs["name"]
-            for p in plan.by_type(h.PARAMETER)
+            for p in h.pool_resources(plan, h.PARAMETER)
             if p.name.removesuffix("-token") == host.name.removesuffix("-instance")
         )
         assert own in text and "aws-ssm" not in own
@@ -223,7 +223,7 @@ def test_names_unique_across_pools_and_one_network_per_stack(plan: PlanResult) -
     assert len(urns) == len(set(urns))
     runner_names = [r["name"] for r in plan.outputs["runners"]]
     assert runner_names == ["arm64-dev-graviton-0", "arm64-dev-graviton-1", "arm64-dev-spotty-0"]
-    parameters = [p.plain_inputs["name"] for p in plan.by_type(h.PARAMETER)]
+    parameters = [p.plain_inputs["name"] for p in h.pool_resources(plan, h.PARAMETER)]
     assert len(parameters) == len(set(parameters)) == 3
     assert len(plan.by_type(h.VPC)) == 1 and len(plan.by_type(h.SECURITY_GROUP)) == 1
     assert len(h.templates(plan)) == 2  # one launch template per pool

@@ -11,6 +11,7 @@ to be. Used by the handler tests, the timeline test and tools/bench_wake.py.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import uuid
@@ -39,9 +40,14 @@ MOTO_AMI = "ami-12c6146b"
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 
 
+@functools.cache
+def _documented(action: str) -> str:
+    return (PAYLOADS / f"workflow_job.{action}.json").read_text()
+
+
 def documented_payload(action: str) -> dict[str, Any]:
     """GitHub's documented workflow_job example for `action` (see payloads/SOURCES.md)."""
-    return json.loads((PAYLOADS / f"workflow_job.{action}.json").read_text())
+    return json.loads(_documented(action))
 
 
 def queued_payload(labels: Sequence[str], *, job_id: int = 1, repository: str = REPOSITORY) -> dict[str, Any]:
@@ -111,7 +117,11 @@ class World:
         return [self.state(i) for i in self.instances[pool]]
 
     def started(self) -> list[str]:
-        return [i for ids in self.instances.values() for i in ids if self.state(i) in ("pending", "running")]
+        """Instances of the world's pools that are pending or running (one DescribeInstances call)."""
+        ids = [i for ids in self.instances.values() for i in ids]
+        pages = self.ec2.describe_instances(InstanceIds=ids)["Reservations"]
+        up = {i["InstanceId"] for r in pages for i in r["Instances"] if i["State"]["Name"] in ("pending", "running")}
+        return [i for i in ids if i in up]
 
     def handoff(self, runner: str) -> str | None:
         try:

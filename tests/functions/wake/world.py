@@ -221,3 +221,45 @@ def wake_world(
                 for index in range(pool.count):
                     github.add_runner(SCOPE, runner_name(pool.name, index), labels=pool.labels)["status"] = "offline"
         yield world
+
+
+@contextmanager
+def function_url(app: App) -> Iterator[str]:
+    """The handler behind an HTTP server on 127.0.0.1, as a Lambda Function URL serves it (payload 2.0)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from functions.wake.handler import request_from
+
+    class Serve(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            event = {
+                "version": "2.0",
+                "requestContext": {"http": {"method": self.command, "path": self.path}},
+                "headers": dict(self.headers.items()),
+                "body": raw.decode(),
+                "isBase64Encoded": False,
+            }
+            answer = handle(request_from(event), app).as_lambda()
+            payload = answer["body"].encode()
+            self.send_response(answer["statusCode"])
+            for key, value in answer["headers"].items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST
+
+        def log_message(self, *_args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -24,6 +24,7 @@ Output: `url` (the Function URL; never the secret).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +54,9 @@ HANDLER = "wake.handler.handler"
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
 MEMORY_MB = 256
-#: A delivery does at most a few AWS calls and two GitHub calls, each bounded (handler.App.github).
-TIMEOUT_SECONDS = 30
+#: A delivery does a few AWS calls and at most two GitHub calls, each bounded (handler.App.github), and
+#: may wait up to WakeSettings.stopping_wait_seconds (30 s) for a runner that is powering off.
+TIMEOUT_SECONDS = 60
 #: Bounds what a flood of requests can cost (each unsigned one is refused within milliseconds).
 RESERVED_CONCURRENCY = 5
 LOG_RETENTION_DAYS = 30
@@ -127,7 +129,8 @@ def archive_sources() -> dict[str, Path | str]:
 def function_archive() -> pulumi.AssetArchive:
     return pulumi.AssetArchive(
         {
-            path: pulumi.FileAsset(str(source)) if isinstance(source, Path) else pulumi.StringAsset(source)
+            # Relative to the working directory (the project, when Pulumi runs it): plans show no local paths.
+            path: pulumi.FileAsset(os.path.relpath(source)) if isinstance(source, Path) else pulumi.StringAsset(source)
             for path, source in archive_sources().items()
         }
     )

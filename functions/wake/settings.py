@@ -48,6 +48,9 @@ class WakeSettings:
     repositories: tuple[str, ...] = ()
     #: How long an instance stays claimed by the delivery that is starting it.
     claim_seconds: int = 120
+    #: How long a delivery waits for a runner that is powering off (idle) to reach `stopped`, polling.
+    stopping_wait_seconds: int = 30
+    stopping_poll_seconds: int = 3
     #: How long a delivery id is remembered (GitHub redelivers deliveries of the past 3 days).
     delivery_memory_seconds: int = 4 * 24 * 3600
 

@@ -8,7 +8,10 @@ For each queued job (after the handler has checked the signature):
    two different instances, and never mint two hand-offs for one instance;
 4. if the runner is ephemeral, or GitHub no longer lists it (removed after 14 days offline), mint a
    JIT config / registration token and PutParameter it as the runner's hand-off (the instance's
-   `arm64-runners:handoff` tag), then StartInstances. A runner GitHub still lists starts as it is.
+   `arm64-runners:handoff` tag), then StartInstances. A runner GitHub still lists starts as it is;
+5. nothing stopped, but a runner is powering off (its idle watchdog fired as the job was queued): wait
+   for it to reach `stopped` (bounded, polling) and start it — otherwise the job would wait for the
+   next queued job to wake anything.
 A failure releases the delivery's claim, so a redelivery from GitHub's UI can try again.
 """
 
@@ -93,10 +96,12 @@ class Waker:
         dynamodb: Any,
         github: Callable[[], GithubClient],
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self.ec2, self.ssm = ec2, ssm
         self.github = github
+        self.sleep = sleep
         self.claims = Claims(dynamodb, settings.table, clock)
         self._group_id: int | None = None
 
@@ -122,6 +127,7 @@ class Waker:
 
     def _start_one(self, pools: list[PoolSpec], where: str) -> Outcome:
         status = "none-stopped"
+        stopping: list[tuple[PoolSpec, Instance]] = []
         for pool in pools:
             instances = self.instances(pool)
             active = sum(1 for i in instances if i.state in ACTIVE_STATES)
@@ -129,18 +135,49 @@ class Waker:
                 status = "pool-full"
                 continue
             for instance in (i for i in instances if i.state == "stopped"):
-                claim = f"instance#{instance.instance_id}"
-                if not self.claims.take(claim, self.settings.claim_seconds):
-                    continue  # another delivery is starting it
-                try:
-                    outcome = self._start(pool, instance, where)
-                except Exception:
-                    self.claims.release(claim)
-                    raise
+                outcome = self._claim_and_start(pool, instance, where)
                 if outcome is not None:
-                    return outcome  # the claim expires by itself, after the instance has left `stopped`
-                self.claims.release(claim)
+                    return outcome
+            stopping.extend((pool, i) for i in instances if i.state == "stopping")
+        for pool, instance in stopping:
+            outcome = self._claim_and_start(pool, instance, where, wait=True)
+            if outcome is not None:
+                return outcome
         return Outcome(status)
+
+    def _claim_and_start(self, pool: PoolSpec, instance: Instance, where: str, wait: bool = False) -> Outcome | None:
+        claim = f"instance#{instance.instance_id}"
+        if not self.claims.take(
+            claim, self.settings.claim_seconds + (self.settings.stopping_wait_seconds if wait else 0)
+        ):
+            return None  # another delivery is starting it
+        try:
+            outcome = self._start(pool, instance, where) if not wait or self._stopped(instance, where) else None
+        except Exception:
+            self.claims.release(claim)
+            raise
+        if outcome is None:
+            self.claims.release(claim)
+        return outcome  # a started instance's claim expires by itself, once it has left `stopped`
+
+    def _stopped(self, instance: Instance, where: str) -> bool:
+        """Wait (bounded) for a powering-off instance to reach `stopped`; False if it does not."""
+        polls = max(1, self.settings.stopping_wait_seconds // max(1, self.settings.stopping_poll_seconds))
+        for _ in range(polls):
+            self.sleep(self.settings.stopping_poll_seconds)
+            answer = self.ec2.describe_instances(InstanceIds=[instance.instance_id])
+            state = answer["Reservations"][0]["Instances"][0]["State"]["Name"]
+            if state == "stopped":
+                return True
+            if state != "stopping":
+                return False
+        LOG.warning(
+            "%s: %s still stopping after %d s; not started",
+            where,
+            instance.instance_id,
+            self.settings.stopping_wait_seconds,
+        )
+        return False
 
     def instances(self, pool: PoolSpec) -> list[Instance]:
         """The pool's instances that are not terminated, in runner-name order."""

@@ -211,7 +211,8 @@ def test_function_code_is_the_wake_package_and_the_shared_github_client(plan: Pl
         "components/github/rest.py",
         "components/github/scope.py",
     } <= set(archive)
-    assert archive["components/github/rest.py"] == {"file": str(wake.ROOT / "components/github/rest.py")}
+    shipped = Path(archive["components/github/rest.py"]["file"])
+    assert shipped.resolve() == wake.ROOT / "components/github/rest.py" and not shipped.is_absolute()
     assert "import" not in archive["components/github/__init__.py"]["text"]
 
 

@@ -116,6 +116,33 @@ def test_a_stray_instance_with_the_pool_tag_never_raises_the_pool_over_its_count
     assert [world.state(i) for i in world.instances["qemu"] + stray].count("running") == 1
 
 
+def test_a_runner_powering_off_as_its_job_arrives_is_waited_for_and_started(world: World) -> None:
+    (only,) = world.instances["qemu"]
+    world.force_state(only, "stopping")  # its idle watchdog fired just as the job was queued
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 2:
+            world.force_state(only, "stopped")
+
+    world.app.waker.sleep = sleep
+    response = world.queued(["emulated"])
+    assert response.body["status"] == "started" and response.body["instance_id"] == only
+    assert slept == [3, 3] and world.state(only) == "running"
+
+
+def test_a_runner_stuck_stopping_is_given_up_on_within_the_bound(world: World) -> None:
+    (only,) = world.instances["qemu"]
+    world.force_state(only, "stopping")
+    slept: list[float] = []
+    world.app.waker.sleep = slept.append
+    assert world.queued(["emulated"], delivery="d-1").body == {"status": "none-stopped"}
+    assert sum(slept) == world.settings.stopping_wait_seconds
+    world.force_state(only, "stopped")  # its claim was released: the next job starts it
+    assert world.queued(["emulated"], delivery="d-2").body["instance_id"] == only
+
+
 def test_instances_of_another_stack_are_never_started(world: World) -> None:
     other = world.add_instances("qemu", 1, stack="prod")
     world.queued(["emulated"], delivery="d-1")

@@ -130,6 +130,15 @@ class World:
             return None
         return str(answer["Parameter"]["Value"])
 
+    def force_state(self, instance_id: str, state: str) -> None:
+        """Put an instance in a transitional state moto skips (e.g. `stopping` while the OS powers off)."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ec2.models import ec2_backends
+
+        codes = {"pending": 0, "running": 16, "stopping": 64, "stopped": 80}
+        instance = ec2_backends[DEFAULT_ACCOUNT_ID][REGION].get_instance(instance_id)
+        instance._state.name, instance._state.code = state, codes[state]
+
     def stop(self, instance_ids: Sequence[str]) -> None:
         if instance_ids:
             self.ec2.stop_instances(InstanceIds=list(instance_ids))

@@ -121,7 +121,10 @@ class Waker:
             raise
         if outcome.status != "started":
             LOG.info(
-                "%s: %s in pools %s; a running runner will take the job", where, outcome.status, [p.name for p in pools]
+                "%s: %s in pools %s; a runner that is up will take the job",
+                where,
+                outcome.status,
+                [p.name for p in pools],
             )
         return outcome
 
@@ -145,20 +148,21 @@ class Waker:
                 return outcome
         return Outcome(status)
 
-    def _claim_and_start(self, pool: PoolSpec, instance: Instance, where: str, wait: bool = False) -> Outcome | None:
+    def _claim_and_start(self, pool: PoolSpec, instance: Instance, where: str, *, wait: bool = False) -> Outcome | None:
+        """Start `instance` unless another delivery holds it; a claim that started nothing is released.
+        A started instance's claim expires by itself, once the instance has left `stopped`."""
         claim = f"instance#{instance.instance_id}"
-        if not self.claims.take(
-            claim, self.settings.claim_seconds + (self.settings.stopping_wait_seconds if wait else 0)
-        ):
-            return None  # another delivery is starting it
+        hold = self.settings.claim_seconds + (self.settings.stopping_wait_seconds if wait else 0)
+        if not self.claims.take(claim, hold):
+            return None
+        outcome = None
         try:
-            outcome = self._start(pool, instance, where) if not wait or self._stopped(instance, where) else None
-        except Exception:
-            self.claims.release(claim)
-            raise
-        if outcome is None:
-            self.claims.release(claim)
-        return outcome  # a started instance's claim expires by itself, once it has left `stopped`
+            if not wait or self._stopped(instance, where):
+                outcome = self._start(pool, instance, where)
+        finally:
+            if outcome is None:
+                self.claims.release(claim)
+        return outcome
 
     def _stopped(self, instance: Instance, where: str) -> bool:
         """Wait (bounded) for a powering-off instance to reach `stopped`; False if it does not."""

@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 OPENAPI_VERSION := 23.0.2
 OPENAPI := build/openapi/api.github.com.json
 
-.PHONY: help venv openapi plan cloud-init test unit lint e2e emulation-test bench bench-boot \
+.PHONY: help venv openapi plan cloud-init test unit lint e2e emulation-test bench bench-boot bench-wake wake-test \
         preview up destroy remint refresh-image status wait-online validate gc clean
 
 help:
@@ -70,6 +70,9 @@ bench: $(VENV)/.installed ## plan time per example stack vs the provider-SDK imp
 bench-boot: $(VENV)/.installed ## cloud-init start -> READY vs an empty boot, user-data sizes
 	$(PY) -m tools.bench_boot
 
+bench-wake: $(VENV)/.installed ## wake handler time, request -> StartInstances (moto, p50/p99 over 200 deliveries)
+	$(PY) -m tools.bench_wake
+
 # --- with the Pulumi CLI and credentials -------------------------------------------------------
 preview: $(VENV)/.installed policy/venv/.installed ## pulumi preview for STACK with the policy pack
 	pulumi preview --stack $(STACK) --policy-pack policy
@@ -87,6 +90,9 @@ remint: $(VENV)/.installed ## replace a runner's registration (new token) and it
 
 refresh-image: $(VENV)/.installed ## move STACK's pools to the newest upstream image (replaces instances)
 	pulumi up --stack $(STACK) $$($(PY) -m tools.urns --stack $(STACK) image-pins --as-replace-flags)
+
+wake-test: $(VENV)/.installed ## send a signed synthetic queued job to STACK's wake function (starts a stopped runner)
+	$(PY) -m tools.wake_test --stack $(STACK)
 
 status: $(VENV)/.installed ## STACK's runners as GitHub sees them
 	$(PY) -m tools.ops status --stack $(STACK)

@@ -45,6 +45,8 @@ class DeployContext:
     github: GithubResources
     #: Resources every registration must wait for (the organization runner group).
     registration_depends_on: list[pulumi.Resource] = field(default_factory=list)
+    #: Stack outputs a cloud package adds (e.g. the AWS wake function's `wakeUrl`), exported by the program.
+    outputs: dict[str, Any] = field(default_factory=dict)
     _shared: dict[str, Any] = field(default_factory=dict)
 
     def shared(self, key: str, factory: Callable[[], Any]) -> Any:
@@ -62,6 +64,7 @@ class FleetArgs:
 
 class Fleet(pulumi.ComponentResource):
     runners: pulumi.Output[list[dict[str, Any]]]
+    outputs: dict[str, Any]
 
     def __init__(self, name: str, args: FleetArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("arm64-runners:index:Fleet", name, None, opts)
@@ -83,7 +86,8 @@ class Fleet(pulumi.ComponentResource):
         self.runners = pulumi.Output.all(*[p.runners for p in pools]).apply(
             lambda lists: [runner for runners in lists for runner in runners]
         )
-        self.register_outputs({"runners": self.runners})
+        self.outputs = ctx.outputs
+        self.register_outputs({"runners": self.runners, **self.outputs})
 
 
 def _by_cloud(pools: Sequence[Pool]) -> dict[str, list[Pool]]:

@@ -150,6 +150,8 @@ class AwsSettings:
     #: IMDSv2 hop limit; 1 keeps containers away from instance credentials.
     metadata_hop_limit: int = 1
     ssh_key_name: str | None = None
+    #: A queued `workflow_job` starts a stopped runner (wake function + webhook), with idleAction stop.
+    wake_on_job: bool = True
 
 
 @dataclass(frozen=True)

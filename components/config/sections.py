@@ -380,6 +380,7 @@ def read_aws(problems: Problems, data: Any, region: Any, needed: bool) -> AwsSet
     egress = _read_egress(problems, section)
     hop_limit = section.get("metadataHopLimit", int, 1, check=_between(1, 64, "hop"))
     ssh_key = section.get("sshKeyName", str, None)
+    wake_on_job = section.get("wakeOnJob", bool, True)
     section.done()
     if (vpc_id is None) != (not subnets) and (section.has("vpcId") or section.has("subnetIds")):
         problems.add(
@@ -396,6 +397,7 @@ def read_aws(problems: Problems, data: Any, region: Any, needed: bool) -> AwsSet
         egress=egress,
         metadata_hop_limit=hop_limit,
         ssh_key_name=ssh_key,
+        wake_on_job=wake_on_job,
     )
 
 

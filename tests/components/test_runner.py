@@ -161,6 +161,7 @@ MUTATIONS: dict[str, tuple[bool, Mutation]] = {
     f"{A}.egress": (False, setting(f"{A}.egress", [{"protocol": "tcp", "port": 443}])),
     f"{A}.metadataHopLimit": (False, setting(f"{A}.metadataHopLimit", 2)),
     f"{A}.sshKeyName": (False, setting(f"{A}.sshKeyName", "ops")),
+    f"{A}.wakeOnJob": (False, setting(f"{A}.wakeOnJob", False)),
     f"{OCI}.compartmentId": (False, setting(f"{OCI}.compartmentId", OCID.format(kind="compartment").replace("b", "c"))),
     f"{OCI}.tenancyId": (False, setting(f"{OCI}.tenancyId", OCID.format(kind="tenancy"))),
     f"{OCI}.freeTier": (False, setting(f"{OCI}.freeTier", False)),

@@ -9,7 +9,8 @@
 
 State is plain attributes, guarded by `github.lock`: `runners` (scope -> {id: runner}),
 `runner_groups` (org scope -> [{id, name}]), `tokens` (every token/JIT config minted), `requests`
-(every request: method, path, query, body, authorization).
+(every request: method, path, query, body, authorization). `deliver_webhook(url, secret, event, payload)`
+plays GitHub's side of a webhook: a signed POST to a receiver (recorded in `deliveries`).
 
 Extending: subclass and add routes in `routes()`, or call `add_route(method, regex, handler)`;
 a handler gets (FakeRequest, match) and returns a FakeResponse. Failures are injected with
@@ -94,6 +95,8 @@ class FakeGithub:
         self.hangs: list[InjectedFailure] = []
         #: runner id -> list requests left before a busy runner goes idle (None = stays busy).
         self.busy_for: dict[int, int | None] = {}
+        #: Webhook deliveries sent with `deliver_webhook` (url, event, delivery id, answer status).
+        self.deliveries: list[dict[str, Any]] = []
         self._next_id = 1000
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         for method, pattern, handler in self.routes():
@@ -233,6 +236,39 @@ class FakeGithub:
         """Hold the next `times` matching requests for `seconds` before answering (a client timeout)."""
         with self.lock:
             self.hangs.append(InjectedFailure(method, path_pattern, FakeResponse(0, {"hang": seconds}), times))
+
+    def deliver_webhook(
+        self, url: str, secret: str, event: str, payload: Any, *, delivery: str | None = None
+    ) -> tuple[int, Any]:
+        """POST `payload` to `url` as GitHub delivers a webhook (headers, HMAC-SHA256 signature with
+        `secret`); returns the receiver's status and JSON answer. Recorded in `deliveries`."""
+        import hashlib
+        import hmac
+        import urllib.error
+        import urllib.request
+        import uuid
+
+        body = json.dumps(payload).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "GitHub-Hookshot/fake",
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "X-GitHub-Hook-ID": "400100",
+            "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+        }
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                status, raw = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                status, raw = error.code, error.read()
+        with self.lock:
+            self.deliveries.append(
+                {"url": url, "event": event, "delivery": headers["X-GitHub-Delivery"], "status": status}
+            )
+        return status, json.loads(raw) if raw else None
 
     def requests_to(self, method: str, pattern: str) -> list[FakeRequest]:
         with self.lock:

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dill
+from pulumi.runtime import rpc
 
-from tools.mockengine import PlanResult, reveal, run_stack
+from tools.mockengine import PlanResult, is_secret, reveal, run_stack
 from tools.mockengine.engine import DYNAMIC_TYPE, ResourceRequest, load_hooks
 
 #: Inputs whose change makes the provider replace a resource (the provider docs' "forces new resource").
@@ -166,7 +167,7 @@ class Lifecycle:
             entry = self.state.pop(key)
             if entry.custom:
                 if entry.type == DYNAMIC_TYPE and self.real_dynamic:
-                    self._provider(entry.outputs).delete(entry.id, self._to_network(entry.outputs))
+                    self._provider(entry.outputs).delete(entry.id, self._to_network(reveal(entry.outputs)))
                 # Same name, another type (an instance that became a spot request): a replacement.
                 steps[entry.name] = "replace" if steps.get(entry.name) == "create" else "delete"
         return UpResult(plan, steps, plan.warnings + self._warnings)
@@ -207,7 +208,7 @@ class Lifecycle:
         inputs = reveal(request.inputs)
         prior = self.state.get(key)
         if prior is not None and request.type == DYNAMIC_TYPE:
-            diff = self._provider(inputs).diff(prior.id, prior.outputs, inputs)
+            diff = self._provider(inputs).diff(prior.id, reveal(prior.outputs), inputs)
             if not diff.replaces:
                 # No provider of the project updates in place: a change without replacement keeps the
                 # outputs (the engine records the new inputs only).
@@ -215,7 +216,7 @@ class Lifecycle:
                 return ("update" if diff.changes else "same"), prior
         elif prior is not None and not self._replaces(request, prior, inputs):
             kind = "same" if _comparable(prior.inputs) == _comparable(inputs) else "update"
-            outputs = self._mock_outputs(request, inputs, prior.id)[1]
+            outputs = self._mock_outputs(request, prior.id)[1]
             version = VERSIONED.get(request.type)
             if version:
                 outputs[version] = int(prior.outputs.get(version) or 1) + (kind == "update")
@@ -227,19 +228,18 @@ class Lifecycle:
         if request.type == DYNAMIC_TYPE and self.real_dynamic:
             provider = self._provider(inputs)
             if prior is not None:  # delete before replace, as every dynamic resource of the project asks
-                provider.delete(prior.id, self._to_network(prior.outputs))
+                provider.delete(prior.id, self._to_network(reveal(prior.outputs)))
             created = provider.create(self._to_network(inputs))
             id_, outputs = created.id, self._from_network(dict(created.outs), inputs)
             outputs["__provider"] = inputs["__provider"]
         else:
-            id_, outputs = self._mock_outputs(request, inputs, None)
+            id_, outputs = self._mock_outputs(request, None)
             if generation:
                 id_ = f"{id_}-{generation}"
                 if request.type == DYNAMIC_TYPE:
                     # What a provider computes at create differs each time (a new token, a new runner id).
                     outputs = {
-                        k: f"{v}~{generation}" if isinstance(v, str) and v and inputs.get(k) is None else v
-                        for k, v in outputs.items()
+                        k: _regenerated(v, generation) if inputs.get(k) is None else v for k, v in outputs.items()
                     }
         entry = Entry(request.type, request.name, id_, True, inputs, outputs, generation)
         self.state[key] = entry
@@ -251,15 +251,16 @@ class Lifecycle:
             keys |= set(USER_DATA_KEYS)
         return any(_comparable(prior.inputs.get(k)) != _comparable(inputs.get(k)) for k in keys)
 
-    def _mock_outputs(self, request: ResourceRequest, inputs: dict[str, Any], id_: str | None) -> tuple[str, dict]:
-        """What the mock engine answers for this resource (its id kept when given)."""
-        outputs = dict(inputs)
+    def _mock_outputs(self, request: ResourceRequest, id_: str | None) -> tuple[str, dict]:
+        """What the mock engine answers for this resource (its id kept when given): the program's own
+        values (assets, secrets) echoed as they came, plus the computed outputs of the mock answers."""
+        outputs = dict(request.inputs)
         for hook in self._hooks:
-            extra = hook(request.type, request.name, dict(inputs))
+            extra = hook(request.type, request.name, dict(request.inputs))
             if extra:
                 outputs.update(extra)
         mock_id = str(outputs.pop("__id", "") or f"{request.name}-id")
-        return (id_ or mock_id), reveal(outputs)
+        return (id_ or mock_id), outputs
 
     # ------------------------------------------------------------------ real dynamic providers
     def _provider(self, props: Mapping[str, Any]) -> Any:
@@ -287,6 +288,13 @@ class Lifecycle:
         if "api_url" in outs and "api_url" in inputs:
             outs["api_url"] = inputs["api_url"]
         return outs
+
+
+def _regenerated(value: Any, generation: int) -> Any:
+    """A computed string output as a new create would give it (secrets stay secret)."""
+    if is_secret(value):
+        return rpc.wrap_rpc_secret(_regenerated(reveal(value), generation))
+    return f"{value}~{generation}" if isinstance(value, str) and value else value
 
 
 def _comparable(value: Any) -> Any:

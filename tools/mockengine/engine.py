@@ -54,10 +54,23 @@ def is_secret(value: Any) -> bool:
     return rpc.is_rpc_secret(value)
 
 
+def _asset(value: Any) -> Any:
+    """An asset or archive input (e.g. a Lambda's code) as plain data that compares by content."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"archive": {path: _asset(item) for path, item in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileAsset):
+        return {"file": value.path}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    return value
+
+
 def reveal(value: Any) -> Any:
-    """The value behind a recorded secret (recursively), for assertions."""
+    """The value behind a recorded secret (recursively), for assertions; assets as plain data."""
     if is_secret(value):
         return reveal(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, (pulumi.asset.Asset, pulumi.asset.Archive)):
+        return _asset(value)
     if isinstance(value, dict):
         return {k: reveal(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -75,6 +88,8 @@ def redact(value: Any) -> Any:
         return [redact(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, (pulumi.asset.Asset, pulumi.asset.Archive)):
+        return _asset(value)
     return repr(value)
 
 

@@ -23,6 +23,7 @@ SPOT_REQUEST = "aws:ec2/spotInstanceRequest:SpotInstanceRequest"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+PARAMETER = "aws:ssm/parameter:Parameter"
 VPC = "aws:ec2/vpc:Vpc"
 EC2_USER_DATA_MAX_BYTES = 16 * 1024
 REQUIRED_TAGS = (
@@ -63,6 +64,11 @@ def stack(*pools: dict[str, Any], aws: dict[str, Any] | None = None, runner: dic
         config["arm64-runners:aws"] = aws
     config["arm64-runners:runner"].update(runner or {})
     return config
+
+
+def pool_resources(result: PlanResult, type_: str) -> list[Registered]:
+    """Resources of `type_` that belong to the pools (not to the stack's wake function)."""
+    return [r for r in result.by_type(type_) if "arm64-runners:aws:WakeFunction" not in r.parent_urn]
 
 
 def hosts(result: PlanResult) -> list[Registered]:
@@ -152,7 +158,7 @@ def handoff_arn(handoff: Registered) -> str:
 def assert_ssm_scoped(result: PlanResult) -> None:
     """Our IAM policies allow SSM parameter access on exact parameter ARNs only, never `*`, and each
     runner's policy denies every other parameter (the AWS-managed SSM core policy allows them all)."""
-    policies = result.by_type(ROLE_POLICY)
+    policies = pool_resources(result, ROLE_POLICY)
     parameters = handoffs(result)
     assert policies and len(policies) == len(parameters), "one hand-off policy per runner expected"
     arns = {handoff_arn(p) for p in parameters}

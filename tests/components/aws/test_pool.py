@@ -32,7 +32,7 @@ def plan() -> PlanResult:
 def _weakened(result: PlanResult, type_: str, change: Any) -> PlanResult:
     """A deep copy of `result` where `change(inputs)` edited the inputs of the first `type_` resource."""
     copied = copy.deepcopy(result)
-    target = copied.by_type(type_)[0]
+    target = h.pool_resources(copied, type_)[0]
     target.inputs = reveal(target.inputs)
     change(target.inputs)
     return copied
@@ -121,7 +121,7 @@ def test_iam_grants_each_runner_its_own_parameter_only(plan: PlanResult) -> None
 
     with pytest.raises(AssertionError, match="not denied"):
         h.assert_ssm_scoped(_weakened(plan, h.ROLE_POLICY, no_deny))
-    roles = plan.by_type("aws:iam/role:Role")
+    roles = h.pool_resources(plan, "aws:iam/role:Role")
     assert len(roles) == len(h.hosts(plan)) == 3  # one role per runner, not per pool
     attachments = plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert {a.plain_inputs["policyArn"] for a in attachments} == {

@@ -1,7 +1,13 @@
 """Run the real program under Pulumi's mock engine and record what it would create.
 
 Used by `make plan` (the offline plan) and by the tests. Each run gets a fresh event loop, fresh
-mocks and a fresh monitor, so nothing leaks from one run into the next.
+mocks and a fresh monitor, so nothing leaks from one run into the next — including the SDK's
+dynamic-provider serializer, which wraps `pickle._Pickler._batch_setitems` once per dynamic resource
+and never unwraps it (`pulumi up` runs one program per process; see tools/mockengine/ceiling.py).
+
+Like the real engine, the recording monitor marks the outputs a resource declares in
+`additional_secret_outputs` as secret in the recorded state (the stock mock monitor ignores them),
+and records the declaration itself, so tests can tell a declared secret from one the SDK wrapped.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import contextlib
 import importlib
 import json
 import logging
+import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +25,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
@@ -77,6 +85,8 @@ class Registered:
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    #: Output names the resource declares secret (`additional_secret_outputs`, engine names).
+    additional_secret_outputs: list[str] = field(default_factory=list)
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -144,6 +154,15 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             return response
         inputs = rpc.deserialize_properties(request.object)
         registration = self.resources[response.urn]
+        declared = list(request.additionalSecretOutputs)
+        if declared:
+            registration = registration._replace(state=_mark_secret(registration.state, declared))
+            self.resources[response.urn] = registration
+            response = resource_pb2.RegisterResourceResponse(
+                urn=response.urn,
+                id=response.id,
+                object=_sync_await(rpc.serialize_properties(registration.state, {})),
+            )
         self.result.resources.append(
             Registered(
                 type=request.type,
@@ -158,9 +177,15 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 ignore_changes=list(request.ignoreChanges),
                 replace_on_changes=list(request.replaceOnChanges),
                 delete_before_replace=bool(request.deleteBeforeReplace),
+                additional_secret_outputs=declared,
             )
         )
         return response
+
+
+def _mark_secret(state: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+    """The engine's treatment of `additional_secret_outputs`: those outputs are secret in state."""
+    return {k: rpc.wrap_rpc_secret(v) if k in names and not is_secret(v) else v for k, v in state.items()}
 
 
 class _WarningCollector(logging.Handler):
@@ -227,6 +252,7 @@ def run_stack(
         hooks.append(resource_outputs)
     values, secrets = flatten_config(config)
     secrets.extend(secret_keys or [])
+    batch_setitems = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
 
     pulumi.runtime.settings.reset_options()
     loop = asyncio.new_event_loop()
@@ -265,5 +291,6 @@ def run_stack(
         with contextlib.suppress(Exception):
             _sync_await(wait_for_rpcs())
         pulumi.runtime.settings.reset_options()
+        pickle._Pickler._batch_setitems = batch_setitems  # type: ignore[attr-defined]
         asyncio.set_event_loop(None)
         loop.close()

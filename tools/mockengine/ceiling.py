@@ -26,6 +26,7 @@ import pulumi.dynamic
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
 class ProbeProvider(pulumi.dynamic.ResourceProvider):
     """A provider with instance attributes, like the project's (pickled by reference to this module,
     its attribute dict through the wrapped `_batch_setitems`)."""

@@ -28,17 +28,18 @@ MAX_YAML_INT_DIGITS = 40
 
 # --- runners per pool and per stack --------------------------------------------------------------
 
-#: Measured 2026-12 with tools/mockengine (pulumi 3.272.0, Python 3.11, default recursion limit 1000): a
-#: program registering 951 dynamic resources plans; with 991 the SDK's dynamic-provider serialization
-#: raises RecursionError (`python /tmp/ceiling.py`-style bisection, see README "Configuration reference").
-DYNAMIC_RESOURCE_CEILING = 951
+#: Measured 2026-12 (pulumi 3.272.0, Python 3.11.7, default recursion limit 1000): the SDK wraps
+#: `pickle._Pickler._batch_setitems` once per dynamic resource and never unwraps it, so one program fails
+#: with RecursionError near a thousand dynamic resources. `python -m tools.mockengine.ceiling`: 963 plan,
+#: 964 fail; the full program (one aws pool) planned 950 runners (951 dynamic resources) and failed at 965 runners.
+DYNAMIC_RESOURCE_CEILING = 951  # the lower (full-program) figure
 #: Dynamic resources one runner owns: AWS and emulated runners a GitHub registration and the SSM
 #: hand-off (2); OCI runners a registration (1). A stack adds a few (image pins, one per pool).
 DYNAMIC_PER_RUNNER = {"aws": 2, "emulated": 2, "oci": 1}
 DYNAMIC_PER_POOL = 2
 #: Runners in one stack: 2 × 250 + 2 × MAX_POOLS_PER_STACK = 540 dynamic resources, 57 % of the measured
 #: ceiling (the margin absorbs deeper call stacks, e.g. under pytest, and SDK changes). Planning 250
-#: runners offline takes about 25 s on one core (0.1 s a runner measured at 950).
+#: runners offline takes about 25 s (0.1 s a runner, measured at 950 on a shared 2-core machine).
 MAX_RUNNERS_PER_STACK = 250
 #: Runners in one pool: a pool is one instance type in one place; beyond 100 split it (and EC2's default
 #: on-demand vCPU quota of a new account is far lower anyway).

@@ -137,22 +137,28 @@ def load_from_pulumi() -> StackConfig:
 
 
 def read_stack_file(path: str | Path) -> RawConfig:
-    """Parse a stack file into raw config; `secure:` values count as secrets (their ciphertext is kept).
-
-    Strict (components/config/strict_yaml.py): anything but plain YAML values, and any file too large,
-    too deep or not UTF-8, is a ConfigError naming the line and key path — never another exception.
-    """
+    """Parse a stack file into raw config; `secure:` values count as secrets (their ciphertext is kept)."""
     path = Path(path)
     shown = _display_path(path)
-    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     try:
         with path.open("rb") as handle:
             data = handle.read(limits.MAX_STACK_FILE_BYTES + 1)
-        document = strict_yaml.load(strict_yaml.decode(data))
     except OSError as err:
         raise ConfigError(shown, [Problem("(file)", f"cannot be read: {err.strerror or err}")]) from None
+    return read_stack_bytes(data, path.name.removeprefix("Pulumi.").removesuffix(".yaml"), shown)
+
+
+def read_stack_bytes(data: bytes, stack: str, stack_file: str) -> RawConfig:
+    """A stack file's bytes as raw config, as Pulumi would hand it over; ConfigError, never another error.
+
+    Strict (components/config/strict_yaml.py): anything but plain YAML values, and any file too large,
+    too deep or not UTF-8, is refused with the line and key path. Plain top-level values become the
+    strings Pulumi gives a program (`48`, `true`); objects and lists stay structured.
+    """
+    try:
+        document = strict_yaml.load(strict_yaml.decode(data))
     except strict_yaml.YamlRefusal as refusal:
-        raise ConfigError(shown, [Problem(refusal.path, refusal.message, refusal.hint, refusal.line)]) from None
+        raise ConfigError(stack_file, [Problem(refusal.path, refusal.message, refusal.hint, refusal.line)]) from None
     problems = Problems()
     config, environments = _stack_file_sections(problems, document)
     values: dict[str, Any] = {}
@@ -163,10 +169,10 @@ def read_stack_file(path: str | Path) -> RawConfig:
             continue
         if isinstance(value, Mapping) and set(value) == {"secure"}:
             secret_keys.add(key)
-        values[key] = value
+        values[key] = value if isinstance(value, (str, Mapping, list)) else json.dumps(value)
     if problems.items:
-        raise ConfigError(shown, problems.items)
-    return RawConfig(values, frozenset(secret_keys), stack, shown, environments)
+        raise ConfigError(stack_file, problems.items)
+    return RawConfig(values, frozenset(secret_keys), stack, stack_file, environments)
 
 
 def _stack_file_sections(problems: Problems, document: Any) -> tuple[Mapping[str, Any], tuple[str, ...]]:

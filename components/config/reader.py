@@ -121,7 +121,7 @@ class Section:
         value = _coerce(value, kind) if self.plain_strings else _widen(value, kind)
         if not _is_kind(value, kind):
             self.problems.add(
-                path, f"must be {type_name(kind)}, got {_shown(value)}", hint or _type_hint(key, kind, value)
+                path, f"must be {type_name(kind)}, got {_shown(value)}", _type_hint(key, kind, value, hint)
             )
             return default if default is not _MISSING else None  # type: ignore[return-value]
         if choices is not None and value not in choices:
@@ -155,11 +155,11 @@ class Section:
             return tuple(default)
         if not isinstance(value, list):
             plural = {bool: "true/false values", int: "whole numbers", str: "strings"}.get(kind, type_name(kind))
-            example = f"[{_shown(value)}]" if _is_kind(value, kind) else f"[{_EXAMPLES.get(kind)}, ...]"
+            example = f"[{value}]" if _is_kind(value, kind) else f"[{_EXAMPLES.get(kind)}, ...]"
             self.problems.add(
                 path,
                 f"must be a list of {plural}, got {_shown(value)}",
-                hint or f"write a list, even for one item: {key}: {example}",
+                f"write a list, even for one item: {key}: {example}",
             )
             return tuple(default)
         if max_items is not None and len(value) > max_items:
@@ -172,7 +172,7 @@ class Section:
                 self.problems.add(
                     f"{path}[{i}]",
                     f"must be {type_name(kind)}, got {_shown(item)}",
-                    hint or _type_hint(key, kind, item),
+                    _type_hint(key, kind, item, hint),
                 )
                 continue
             message = check(item) if check else None
@@ -214,10 +214,11 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _type_hint(key: str, kind: type, value: Any) -> str:
+def _type_hint(key: str, kind: type, value: Any, hint: str) -> str:
+    """A quoted number or boolean gets the one hint that fixes it; otherwise the caller's or a generic one."""
     if isinstance(value, str) and kind in (int, float, bool) and _coerce(value, kind) is not value:
         return f"remove the quotes: {key}: {value} (a quoted value is a string)"
-    return f"write it as {type_name(kind)}, e.g. {key}: {_EXAMPLES.get(kind)}"
+    return hint or f"write it as {type_name(kind)}, e.g. {key}: {_EXAMPLES.get(kind)}"
 
 
 def _is_kind(value: Any, kind: type) -> bool:

@@ -198,7 +198,7 @@ def _scan(text: str) -> None:
                 if len(stack) >= limits.MAX_YAML_DEPTH:
                     raise YamlRefusal(
                         line,
-                        path,
+                        path if len(path) <= 80 else path[:77] + "…",
                         f"nests deeper than {limits.MAX_YAML_DEPTH} levels",
                         "a stack file needs about five levels",
                     )

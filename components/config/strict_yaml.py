@@ -124,6 +124,8 @@ def load(text: str) -> Any:
     except yaml.MarkedYAMLError as err:  # the scan caught what it could; the constructor is the safety net
         mark = err.problem_mark or err.context_mark
         raise YamlRefusal(mark.line + 1 if mark else 0, "(file)", f"is not valid YAML: {err.problem}") from None
+    except yaml.YAMLError as err:
+        raise YamlRefusal(0, "(file)", f"is not valid YAML: {err}") from None
 
 
 def decode(data: bytes) -> str:
@@ -150,7 +152,13 @@ def decode(data: bytes) -> str:
 
 def _scan(text: str) -> None:
     """Check the event stream (iterative: no recursion, no construction) before anything is built."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow (control characters, U+FFFE)
+        line = text[: err.position].count("\n") + 1
+        raise YamlRefusal(
+            line, "(file)", f"contains the character U+{err.character:04X}, which YAML does not allow", "remove it"
+        ) from None
     stack: list[_Frame] = []
     anchors: dict[str, int] = {}
     total = 0

@@ -85,7 +85,7 @@ def test_a_registration_that_no_longer_declares_its_token_fails(plan: PlanResult
     registration = registrations(weakened)[0]
     registration.additional_secret_outputs = []
     registration.outputs = reveal(registration.outputs)
-    with pytest.raises(AssertionError, match="token not declared secret|token plain in state"):
+    with pytest.raises(AssertionError, match=r"token not declared secret|token plain in state"):
         assert_tokens_secret_in_state(weakened)
     registration.additional_secret_outputs = ["token"]
     with pytest.raises(AssertionError, match="token plain in state"):

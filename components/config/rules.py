@@ -41,10 +41,11 @@ def between(low: float, high: float, unit: str) -> Check:
     def check(value: float) -> str | None:
         if isinstance(value, float) and not math.isfinite(value):
             return f"must be a finite number between {low:g} and {high:g} {unit}, got {value}"
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
         if value < low:
-            return f"must be at least {low:g} {unit}, got {value:g}"
+            return f"must be at least {low:g} {unit}, got {shown}"
         if value > high:
-            return f"must be at most {high:g} {unit}, got {value:g}"
+            return f"must be at most {high:g} {unit}, got {shown}"
         return None
 
     return check

@@ -254,10 +254,11 @@ def _check_key(frame: _Frame, value: str, resolved: str, line: int) -> None:
         frame.key = "<<"
         return
     if resolved != _TAG + "str":
-        kind = resolved.replace(_TAG, "")
+        short = resolved.replace(_TAG, "")
+        kind = {"int": "number", "float": "number", "bool": "true/false", "null": "null"}.get(short, short)
         raise YamlRefusal(
             line,
-            _child_path(frame, value) if frame.key_path else value or "(document)",
+            _child_path(frame, value) or "(document)",
             f"is a {kind} key; keys must be strings",
             f"quote it if you meant the text: '{value}':",
         )

@@ -93,7 +93,7 @@ CASES: tuple[Case, ...] = (
     Case(
         "environment-a-number",
         "loader",
-        VALID_TEXT.replace("environment:\n- ", "environment: 5\nx:\n- ").encode(),
+        VALID_TEXT.replace("environment:\n- arm64-runners/github", "environment: 5").encode(),
         "environment",
         "list",
     ),

@@ -92,32 +92,8 @@ def _read_pool(problems: Problems, path: str, data: Any, runner: RunnerSettings)
     )
     common: dict[str, Any] = {"name": name, "count": count, "disk_gb": disk, "labels": labels}
     pool: Pool | None = None
-    if cloud == "aws":
-        pool = AwsPool(
-            **common,
-            instance_type=section.get(
-                "instanceType",
-                str,
-                "t4g.medium",
-                check=lambda t: rules.instance_type_problem(t, "arm64"),
-                hint="Graviton families: a1, t4g, m7g, c7g, r7g, m8g, ... (aws pools run arm64)",
-            ),
-            spot=section.get("spot", bool, False),
-            ami=section.get("ami", str, None, check=rules.ami_problem),
-        )
-    elif cloud == "emulated":
-        pool = EmulatedPool(
-            **common,
-            instance_type=section.get(
-                "instanceType",
-                str,
-                "c7a.large",
-                check=lambda t: rules.instance_type_problem(t, "x86_64"),
-                hint="use an x86_64 type such as c7a.large or t3.large, or cloud: aws for Graviton",
-            ),
-            spot=section.get("spot", bool, False),
-            ami=section.get("ami", str, None, check=rules.ami_problem),
-        )
+    if cloud in _EC2_POOLS:
+        pool = _read_ec2_pool(section, cloud, common)
     elif cloud == "oci":
         pool = _read_oci_pool(section, path, common)
     if cloud in _POOL_KEYS:
@@ -128,6 +104,35 @@ def _read_pool(problems: Problems, path: str, data: Any, runner: RunnerSettings)
     if pool is not None and name is not None:
         _check_pool_against_runner(problems, path, runner, pool)
     return pool if name is not None and cloud is not None else None
+
+
+#: EC2-based pools: the model class, the architecture its hosts need, the default type and the hint.
+_EC2_POOLS: dict[str, tuple[type[AwsPool] | type[EmulatedPool], rules.Arch, str, str]] = {
+    "aws": (
+        AwsPool,
+        "arm64",
+        "t4g.medium",
+        "Graviton families: a1, t4g, m7g, c7g, r7g, m8g, ... (aws pools run arm64)",
+    ),
+    "emulated": (
+        EmulatedPool,
+        "x86_64",
+        "c7a.large",
+        "use an x86_64 type such as c7a.large or t3.large, or cloud: aws for Graviton",
+    ),
+}
+
+
+def _read_ec2_pool(section: Section, cloud: str, common: dict[str, Any]) -> AwsPool | EmulatedPool:
+    model, arch, default_type, hint = _EC2_POOLS[cloud]
+    return model(
+        **common,
+        instance_type=section.get(
+            "instanceType", str, default_type, check=lambda t: rules.instance_type_problem(t, arch), hint=hint
+        ),
+        spot=section.get("spot", bool, False),
+        ami=section.get("ami", str, None, check=rules.ami_problem),
+    )
 
 
 def _read_oci_pool(section: Section, path: str, common: dict[str, Any]) -> OciPool:

@@ -40,8 +40,8 @@ class YamlRefusal(Exception):
     hint: str = ""
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema resolution (see the module docstring)."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's parser when PyYAML has it) with YAML 1.2 core-schema resolution."""
 
     yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 
@@ -154,11 +154,8 @@ def _scan(text: str) -> None:
     """Check the event stream (iterative: no recursion, no construction) before anything is built."""
     try:
         loader = _Loader(text)
-    except yaml.reader.ReaderError as err:  # a character YAML does not allow (control characters, U+FFFE)
-        line = text[: err.position].count("\n") + 1
-        raise YamlRefusal(
-            line, "(file)", f"contains the character U+{err.character:04X}, which YAML does not allow", "remove it"
-        ) from None
+    except yaml.reader.ReaderError as err:
+        raise _unreadable(text, err) from None
     stack: list[_Frame] = []
     anchors: dict[str, int] = {}
     total = 0
@@ -218,11 +215,26 @@ def _scan(text: str) -> None:
                 if frame.anchor:
                     anchors[frame.anchor] = frame.size
                 _finish_node(stack, frame.size, line)
+    except yaml.reader.ReaderError as err:
+        raise _unreadable(text, err) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        raise YamlRefusal(mark.line + 1 if mark else 0, "(file)", f"is not valid YAML: {err.problem}") from None
+        where = _path_of(stack[-1]) if stack else "(file)"
+        if "nesting depth" in str(err.problem):  # libyaml's own limit, met while it looks ahead
+            message, hint = f"nests deeper than {limits.MAX_YAML_DEPTH} levels", "a stack file needs about five levels"
+        else:
+            message, hint = f"is not valid YAML: {err.problem}", ""
+        raise YamlRefusal(mark.line + 1 if mark else 0, where, message, hint) from None
     finally:
         loader.dispose()
+
+
+def _unreadable(text: str, err: yaml.reader.ReaderError) -> YamlRefusal:
+    """A character YAML does not allow (control characters, U+FFFE), with its line."""
+    line = text[: err.position].count("\n") + 1
+    return YamlRefusal(
+        line, "(file)", f"contains the character U+{err.character:04X}, which YAML does not allow", "remove it"
+    )
 
 
 def _path_of(parent: _Frame | None) -> str:

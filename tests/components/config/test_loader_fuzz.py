@@ -126,9 +126,12 @@ def structural(draw: st.DrawFn) -> bytes:
     return dump(document)
 
 
+VALID_LINES = dump(VALID).decode().splitlines()
+
+
 @st.composite
 def textual(draw: st.DrawFn) -> bytes:
-    lines = dump(VALID).decode().splitlines()
+    lines = list(VALID_LINES)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         at = draw(st.integers(min_value=0, max_value=len(lines)))
         action = draw(st.sampled_from(["splice", "cut", "indent"]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from components import bootstrap
@@ -33,6 +33,9 @@ def renders(**changes: object) -> bool:
 
 @settings(max_examples=150, deadline=None)
 @given(_names)
+@example("_gpu")
+@example("a" * 257)
+@example("gpu\n")
 def test_a_label_renders_exactly_when_validation_accepts_it(label: str) -> None:
     accepted = rules.label_problem(label) is None
     assert renders(labels=("self-hosted", label)) == accepted
@@ -40,6 +43,8 @@ def test_a_label_renders_exactly_when_validation_accepts_it(label: str) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(_names)
+@example("a" * 65)
+@example("arm64-dev-a-0\n")
 def test_a_runner_name_renders_exactly_when_validation_accepts_it(name: str) -> None:
     assert renders(runner_name=name) == (rules.runner_name_problem(name) is None)
 

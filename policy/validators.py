@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import limits
+from components.config import limits, rules
 from components.tags import MANAGED_BY, TAG_CLOUD, TAG_IDLE_ACTION, TAG_MANAGED_BY, TAG_POOL, TAG_STACK
 
 Props = Mapping[str, Any]
@@ -48,7 +48,6 @@ COMPUTE = (*AWS_COMPUTE, OCI_INSTANCE)
 #: (OCI shows `displayName` instead).
 REQUIRED_AWS_TAGS = ("Name", TAG_STACK, TAG_POOL, TAG_MANAGED_BY)
 REQUIRED_OCI_TAGS = (TAG_STACK, TAG_POOL, TAG_MANAGED_BY)
-OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 
 #: Credentials that must never appear in user-data. GitHub token prefixes are documented by GitHub
 #: ("About authentication to GitHub", token formats); registration tokens are 29 upper-case
@@ -196,7 +195,14 @@ def check_encrypted_volumes(resource_type: str, props: Props, config: Mapping[st
 
 
 def _open_cidrs(values: Iterable[str] | None) -> list[str]:
-    return sorted({v for v in values or () if v in OPEN_CIDRS})
+    """Sources wider than the config's minimum prefix, compared as networks (components.config.rules):
+    `0.0.0.0/1`, `::/1` and `0:0::/0` are caught, not only the strings `0.0.0.0/0` and `::/0`."""
+    found = set()
+    for value in values or ():
+        if isinstance(value, str) and rules.open_ingress_problem(value):
+            net = rules.network(value)
+            found.add(value if net is None or net.prefixlen == 0 else f"{value} ({net.num_addresses:,} addresses)")
+    return sorted(found)
 
 
 def check_no_open_ingress(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
@@ -368,7 +374,8 @@ RESOURCE_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "no-open-ingress",
-        "No ingress from 0.0.0.0/0 or ::/0.",
+        f"No ingress from 0.0.0.0/0, ::/0 or any range wider than /{limits.MIN_SSH_PREFIX[4]} (IPv4) "
+        f"or /{limits.MIN_SSH_PREFIX[6]} (IPv6).",
         check_no_open_ingress,
         True,
     ),

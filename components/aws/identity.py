@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
-#: Every Parameter Store action that reads or changes a parameter value.
+#: Every Parameter Store action that reads or changes a parameter, its versions or their labels.
 PARAMETER_ACTIONS = (
     "ssm:GetParameter",
     "ssm:GetParameters",
@@ -28,6 +28,7 @@ PARAMETER_ACTIONS = (
     "ssm:DeleteParameter",
     "ssm:DeleteParameters",
     "ssm:LabelParameterVersion",
+    "ssm:UnlabelParameterVersion",
 )
 
 

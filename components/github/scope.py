@@ -35,16 +35,20 @@ class JitConfig:
     runner_id: int
 
 
-def list_runners(client: GithubClient, scope_path: str, prefix: str = "") -> list[dict[str, Any]]:
-    """Every runner of the scope whose name starts with `prefix` (all pages)."""
+def list_runners(
+    client: GithubClient, scope_path: str, prefix: str = "", *, name: str | None = None
+) -> list[dict[str, Any]]:
+    """Every runner of the scope whose name starts with `prefix` (all pages).
+
+    `name` asks GitHub for that runner only (the list endpoint's `name` filter: one call). A server that
+    ignores the filter answers full pages, which are then walked like an unfiltered list."""
     runners: list[dict[str, Any]] = []
     page = 1
     while True:
-        answer = client.request(
-            "GET",
-            f"{scope_path}/actions/runners",
-            query={"per_page": PAGE_SIZE, "page": page},
-        )
+        query: dict[str, Any] = {"per_page": PAGE_SIZE, "page": page}
+        if name is not None:
+            query["name"] = name
+        answer = client.request("GET", f"{scope_path}/actions/runners", query=query)
         batch = (answer.data or {}).get("runners", [])
         runners.extend(r for r in batch if str(r.get("name", "")).startswith(prefix))
         if len(batch) < PAGE_SIZE:
@@ -53,7 +57,8 @@ def list_runners(client: GithubClient, scope_path: str, prefix: str = "") -> lis
 
 
 def find_runner(client: GithubClient, scope_path: str, name: str) -> dict[str, Any] | None:
-    for runner in list_runners(client, scope_path, name):
+    """The runner called `name`: usually one call, whatever the number of runners in the scope."""
+    for runner in list_runners(client, scope_path, name, name=name):
         if runner.get("name") == name:
             return runner
     return None

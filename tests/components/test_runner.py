@@ -9,6 +9,7 @@ asserts for every runner present in both: instance replaced ⇔ registration rep
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import re
@@ -23,6 +24,17 @@ from tools.mockengine.invokes_aws import images
 
 STACK = "walk"
 OCID = "ocid1.{kind}.oc1..aaaaaaaa" + "b" * 52
+#: Regional resources (subnets, images) carry their region in the OCID.
+REGIONAL_OCID = "ocid1.{kind}.oc1.iad.aaaaaaaa" + "b" * 52
+
+
+def ssh_public_key(seed: int) -> str:
+    """A well-formed OpenSSH ed25519 public key line (key type, 32-byte key, comment)."""
+    kind = b"ssh-ed25519"
+    blob = len(kind).to_bytes(4, "big") + kind + (32).to_bytes(4, "big") + bytes([seed]) * 32
+    return f"ssh-ed25519 {base64.b64encode(blob).decode()} walk@example"
+
+
 Values = dict[str, Any]
 Mutation = Callable[[Values], None]
 
@@ -167,11 +179,11 @@ MUTATIONS: dict[str, tuple[bool, Mutation]] = {
     f"{OCI}.freeTier": (False, setting(f"{OCI}.freeTier", False)),
     f"{OCI}.freeTierLimits": (
         False,
-        setting(f"{OCI}.freeTierLimits", {"ocpus": 8, "memoryGb": 48, "blockStorageGb": 400}),
+        setting(f"{OCI}.freeTierLimits", {"ocpus": 3, "memoryGb": 18, "blockStorageGb": 150}),
     ),
-    f"{OCI}.subnetId": (False, setting(f"{OCI}.subnetId", OCID.format(kind="subnet"))),
+    f"{OCI}.subnetId": (False, setting(f"{OCI}.subnetId", REGIONAL_OCID.format(kind="subnet"))),
     f"{OCI}.sshCidr": (False, setting(f"{OCI}.sshCidr", "203.0.113.0/24")),
-    f"{OCI}.sshPublicKey": (False, setting(f"{OCI}.sshPublicKey", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIWalk walk")),
+    f"{OCI}.sshPublicKey": (False, setting(f"{OCI}.sshPublicKey", ssh_public_key(7))),
 }
 for _cloud in ("aws", "emulated", "oci"):
     MUTATIONS.update(
@@ -198,7 +210,7 @@ MUTATIONS.update(
         "pools[oci].ocpus": (False, lambda v: _pool(v, "oci").update(ocpus=1, memoryGb=6)),
         "pools[oci].memoryGb": (False, pool_setting("oci", "memoryGb", 16)),
         "pools[oci].availabilityDomains": (False, pool_setting("oci", "availabilityDomains", [2, 1, 3])),
-        "pools[oci].imageId": (False, pool_setting("oci", "imageId", OCID.format(kind="image"))),
+        "pools[oci].imageId": (False, pool_setting("oci", "imageId", REGIONAL_OCID.format(kind="image"))),
     }
 )
 #: Keys with a single valid value today: there is nothing to change them to.

@@ -84,6 +84,8 @@ class FakeGithub:
         self.credentials: set[str] = set(credentials)
         #: Scopes (e.g. "/orgs/octo") where every credential gets 403.
         self.forbidden: set[str] = set()
+        #: Answer runner lists as a server without the `name` filter would (all runners, paged).
+        self.ignore_name_filter = False
         self.lock = threading.RLock()
         self.runners: dict[str, dict[int, dict[str, Any]]] = {}
         self.runner_groups: dict[str, list[dict[str, Any]]] = {}
@@ -425,7 +427,7 @@ class FakeGithub:
         per_page = min(int(request.query.get("per_page", 30)), 100)
         page = int(request.query.get("page", 1))
         everything = sorted(self.runners[match["scope"]].values(), key=lambda r: r["id"])
-        if "name" in request.query:
+        if "name" in request.query and not self.ignore_name_filter:
             everything = [r for r in everything if r["name"] == request.query["name"]]
         chunk = everything[(page - 1) * per_page : page * per_page]
         headers = {}

@@ -1,7 +1,12 @@
 """Run the real program under Pulumi's mock engine and record what it would create.
 
 Used by `make plan` (the offline plan) and by the tests. Each run gets a fresh event loop, fresh
-mocks and a fresh monitor, so nothing leaks from one run into the next.
+mocks and a fresh monitor, so nothing leaks from one run into the next (the SDK's dynamic-provider
+serializer leak is handled where dynamic resources are declared, components/dynamic.py).
+
+Like the real engine, the recording monitor marks the outputs a resource declares in
+`additional_secret_outputs` as secret in the recorded state (the stock mock monitor ignores them),
+and records the declaration itself, so tests can tell a declared secret from one the SDK wrapped.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
@@ -109,6 +115,8 @@ class Registered:
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    #: Output names the resource declares secret (`additional_secret_outputs`, engine names).
+    additional_secret_outputs: list[str] = field(default_factory=list)
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -201,6 +209,15 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             return response
         inputs = rpc.deserialize_properties(request.object)
         registration = self.resources[response.urn]
+        declared = list(request.additionalSecretOutputs)
+        if declared:
+            registration = registration._replace(state=_mark_secret(registration.state, declared))
+            self.resources[response.urn] = registration
+            response = resource_pb2.RegisterResourceResponse(
+                urn=response.urn,
+                id=response.id,
+                object=_sync_await(rpc.serialize_properties(registration.state, {})),
+            )
         self.result.resources.append(
             Registered(
                 type=request.type,
@@ -215,9 +232,15 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 ignore_changes=list(request.ignoreChanges),
                 replace_on_changes=list(request.replaceOnChanges),
                 delete_before_replace=bool(request.deleteBeforeReplace),
+                additional_secret_outputs=declared,
             )
         )
         return response
+
+
+def _mark_secret(state: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+    """The engine's treatment of `additional_secret_outputs`: those outputs are secret in state."""
+    return {k: rpc.wrap_rpc_secret(v) if k in names and not is_secret(v) else v for k, v in state.items()}
 
 
 class _WarningCollector(logging.Handler):

@@ -179,7 +179,12 @@ def test_user_data_over_16_kib_fails_before_any_resource() -> None:
     with pytest.raises(ValueError, match=r"user-data is \d+ bytes gzipped; EC2 accepts at most 16384"):
         check_user_data(huge_slots, Ec2Boot(huge, pool, GRAVITON, "us-east-1"))
     # Through the program: the preview fails before the pool declares anything.
-    values = h.stack(h.aws_pool(count=1), runner={"labels": [label[:64] for label in labels[:500]]})
+    # As many labels as GitHub accepts (100 a runner, 256 characters each, none repeating itself): still
+    # over 16 KiB gzipped.
+    distinct = [
+        hashlib.sha512(str(i).encode()).hexdigest() + hashlib.sha512(str(-i).encode()).hexdigest() for i in range(1, 98)
+    ]
+    values = h.stack(h.aws_pool(count=1), runner={"labels": distinct, "idleAction": "none"})
     registered: list[str] = []
 
     def record(type_: str, name: str, _inputs: dict[str, Any]) -> None:

@@ -211,7 +211,19 @@ def test_refresh_keeps_a_registration_whose_runner_is_listed_with_one_call_and_n
     assert _writes(github) == writes and len(github.tokens) == 1
 
 
-def test_refresh_finds_the_runner_on_a_later_page_with_one_call_per_page(github: FakeGithub, provider) -> None:
+def test_refresh_asks_for_its_runner_by_name_with_one_call(github: FakeGithub, provider) -> None:
+    for i in range(230):
+        github.add_runner(REPO, f"unrelated-{i}")
+    outs = provider.create(props_for(github.api_url)).outs
+    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
+    before = len(github.requests)
+    assert _read(provider, outs).id == "the-id"
+    assert [r.query.get("name") for r in github.requests[before:]] == ["arm64-dev-a-0"]
+
+
+def test_refresh_walks_the_pages_of_a_server_that_ignores_the_name_filter(github: FakeGithub, provider) -> None:
+    """At most one list call per page: the runner sits on page 3 of 231."""
+    github.ignore_name_filter = True
     for i in range(230):
         github.add_runner(REPO, f"unrelated-{i}")
     outs = provider.create(props_for(github.api_url)).outs

@@ -9,11 +9,13 @@
 
 `return_run_details=False` makes dispatch answer 204 like servers without run details, so clients
 must find the run through the workflow's run list. `polls_until_done=None` keeps the run in progress.
+`stamp` writes the timestamps of runs and jobs (default `2026-11-27T12:00:00Z`; any RFC 3339 spelling).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,8 +61,15 @@ class FakeRun:
 
 
 class FakeGithubWorkflows(FakeGithub):
-    def __init__(self, *args: Any, return_run_details: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        return_run_details: bool = True,
+        stamp: Callable[[datetime], str] = _stamp,
+        **kwargs: Any,
+    ) -> None:
         self.return_run_details = return_run_details
+        self.stamp = stamp
         #: (repo, workflow file) -> what the next dispatched run will do.
         self.scripts: dict[tuple[str, str], ScriptedRun] = {}
         self.runs: dict[int, FakeRun] = {}
@@ -137,9 +146,9 @@ class FakeGithubWorkflows(FakeGithub):
             "status": run.status,
             "conclusion": run.conclusion,
             "html_url": self._html(run),
-            "created_at": _stamp(run.created),
-            "run_started_at": _stamp(run.created),
-            "updated_at": _stamp(run.created + timedelta(seconds=elapsed)),
+            "created_at": self.stamp(run.created),
+            "run_started_at": self.stamp(run.created),
+            "updated_at": self.stamp(run.created + timedelta(seconds=elapsed)),
         }
 
     def _list_runs(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
@@ -180,8 +189,8 @@ class FakeGithubWorkflows(FakeGithub):
                     "conclusion": job.conclusion if done else None,
                     "runner_name": job.runner_name,
                     "labels": list(job.labels),
-                    "started_at": _stamp(start),
-                    "completed_at": _stamp(start + timedelta(seconds=job.seconds)) if done else None,
+                    "started_at": self.stamp(start),
+                    "completed_at": self.stamp(start + timedelta(seconds=job.seconds)) if done else None,
                 }
             )
             start += timedelta(seconds=job.seconds)

@@ -62,6 +62,28 @@ def test_existing_stack_is_never_overwritten(tmp_path: Path, capsys) -> None:
     assert f"{path} already exists" in capsys.readouterr().err
 
 
+def test_an_existing_name_is_refused_before_anything_else_is_judged(tmp_path: Path, capsys) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_text("# someone's stack\n")
+    assert make_stack(tmp_path, "--name", "dev", "--owner", "not valid", "--repo", "w", "--cloud", "aws") == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "github:owner" not in err
+
+
+def test_a_file_created_while_checking_is_not_overwritten(tmp_path: Path, monkeypatch, capsys) -> None:
+    target = tmp_path / "Pulumi.dev.yaml"
+    real_check = new_stack.check
+
+    def slow_check(text: str, path: Path, token_pending: bool):
+        config = real_check(text, path, token_pending)
+        target.write_text("# written by someone else meanwhile\n")
+        return config
+
+    monkeypatch.setattr(new_stack, "check", slow_check)
+    assert make_stack(tmp_path, "--name", "dev", "--owner", "acme", "--repo", "w", "--cloud", "aws") == 2
+    assert target.read_text() == "# written by someone else meanwhile\n"
+    assert "already exists" in capsys.readouterr().err
+
+
 def test_the_example_stacks_cannot_be_overwritten(capsys) -> None:
     before = (plan.STACKS_DIR / "Pulumi.mixed.yaml").read_bytes()
     assert new_stack.main(["--name", "mixed", "--owner", "a", "--repo", "b", "--cloud", "aws"], NO_ENV) == 2

@@ -24,7 +24,8 @@ def render(derived: Derived, stack: str, region: str | None, part: str) -> str:
         out.append(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
     if part in ("all", "oci") and derived.oci:
         if part == "all":
-            out += ["", f"# OCI policy statements for stack {stack} (one policy in the tenancy)"]
+            out += [""] if out else []
+            out.append(f"# OCI policy statements for stack {stack} (one policy in the tenancy)")
         out += derived.oci
     if part == "sources":
         out += ["| plan item | needs | source |", "|---|---|---|"]

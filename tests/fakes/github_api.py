@@ -161,7 +161,9 @@ class FakeGithub:
             groups.append({"id": group_id, "name": name})
             return group_id
 
-    def add_runner(self, scope: str, name: str, *, busy: bool = False, labels: tuple[str, ...] = ()) -> dict[str, Any]:
+    def add_runner(
+        self, scope: str, name: str, *, busy: bool = False, labels: tuple[str, ...] = (), version: str = "2.331.0"
+    ) -> dict[str, Any]:
         with self.lock:
             self._next_id += 1
             runner = {
@@ -170,6 +172,7 @@ class FakeGithub:
                 "os": "Linux",
                 "status": "online",
                 "busy": busy,
+                "version": version,
                 "runner_group_id": 1,
                 "labels": [{"name": label, "type": "custom"} for label in labels],
             }

@@ -9,11 +9,13 @@
 
 `return_run_details=False` makes dispatch answer 204 like servers without run details, so clients
 must find the run through the workflow's run list. `polls_until_done=None` keeps the run in progress.
+`stamp` writes the timestamps of runs and jobs (default `2026-11-27T12:00:00Z`; any RFC 3339 spelling).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -145,8 +147,15 @@ class FakeRun:
 
 
 class FakeGithubWorkflows(FakeGithub):
-    def __init__(self, *args: Any, return_run_details: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        return_run_details: bool = True,
+        stamp: Callable[[datetime], str] = _stamp,
+        **kwargs: Any,
+    ) -> None:
         self.return_run_details = return_run_details
+        self.stamp = stamp
         #: (repo, workflow file) -> what the next dispatched run will do.
         self.scripts: dict[tuple[str, str], ScriptedRun] = {}
         self.runs: dict[int, FakeRun] = {}
@@ -241,14 +250,14 @@ class FakeGithubWorkflows(FakeGithub):
             "artifacts_url": f"{url}/artifacts",
             "workflow_url": f"{self.api_url}/repos/{run.repo}/actions/workflows/{run.workflow}",
             "pull_requests": [],
-            "created_at": _stamp(run.created),
-            "run_started_at": _stamp(run.created),
-            "updated_at": _stamp(run.created + timedelta(seconds=elapsed)),
+            "created_at": self.stamp(run.created),
+            "run_started_at": self.stamp(run.created),
+            "updated_at": self.stamp(run.created + timedelta(seconds=elapsed)),
             "head_commit": {
                 "id": HEAD_SHA,
                 "tree_id": HEAD_SHA[::-1],
                 "message": "dispatched by make validate",
-                "timestamp": _stamp(run.created),
+                "timestamp": self.stamp(run.created),
                 "author": {"name": "octo", "email": "octo@example.com"},
                 "committer": {"name": "octo", "email": "octo@example.com"},
             },
@@ -306,9 +315,9 @@ class FakeGithubWorkflows(FakeGithub):
                     "runner_group_id": 1 if job.runner_name else None,
                     "runner_group_name": "Default" if job.runner_name else None,
                     "labels": list(job.labels),
-                    "created_at": _stamp(run.created),
-                    "started_at": _stamp(start),
-                    "completed_at": _stamp(start + timedelta(seconds=job.seconds)) if done else None,
+                    "created_at": self.stamp(run.created),
+                    "started_at": self.stamp(start),
+                    "completed_at": self.stamp(start + timedelta(seconds=job.seconds)) if done else None,
                 }
             )
             start += timedelta(seconds=job.seconds)

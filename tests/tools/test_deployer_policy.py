@@ -115,8 +115,16 @@ def test_iam_permissions_are_limited_to_the_plans_own_names(plans) -> None:
     assert attach["Condition"] == {
         "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}
     }
-    ssm = next(s for s in policy["Statement"] if "ssm:PutParameter" in s["Action"])
-    assert ssm["Resource"] == "arn:aws:ssm:us-east-1:*:parameter/arm64-runners/aws-graviton/*"
+    puts = {
+        resource
+        for s in policy["Statement"]
+        if "ssm:PutParameter" in s["Action"]
+        for resource in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    }
+    assert puts == {
+        "arn:aws:ssm:us-east-1:*:parameter/arm64-runners/aws-graviton/*",
+        "arn:aws:ssm:us-east-1:*:parameter/arm64-runners-wake/aws-graviton/*",
+    }
     with_account = derive(plans["aws-graviton"], account="123456789012").policy()
     assert "arn:aws:iam::123456789012:role/pool-large-*-role-*" in json.dumps(with_account)
 

@@ -42,6 +42,23 @@ class Grant:
     condition_from_inputs: tuple[str, str, str] | None = None
 
 
+def _parameters(prefix: str, why: str) -> Grant:
+    """SSM parameters of the stack under `/<prefix>/<stack>/`."""
+    return Grant(
+        (
+            "ssm:PutParameter",
+            "ssm:GetParameter",
+            "ssm:GetParameters",
+            "ssm:DeleteParameter",
+            "ssm:AddTagsToResource",
+            "ssm:RemoveTagsFromResource",
+            "ssm:ListTagsForResource",
+        ),
+        "arn:{partition}:ssm:{region}:{account}:parameter/" + prefix + "/{stack}/*",
+        TF + "ssm/parameter.go; " + why,
+    )
+
+
 def _tags(*extra: str) -> tuple[str, ...]:
     return ("ec2:CreateTags", "ec2:DeleteTags", *extra)
 
@@ -289,20 +306,8 @@ TYPES: dict[str, tuple[Grant, ...]] = {
         ),
     ),
     "aws:ssm/parameter:Parameter": (
-        Grant(
-            (
-                "ssm:PutParameter",
-                "ssm:GetParameter",
-                "ssm:GetParameters",
-                "ssm:DeleteParameter",
-                "ssm:AddTagsToResource",
-                "ssm:RemoveTagsFromResource",
-                "ssm:ListTagsForResource",
-            ),
-            "arn:{partition}:ssm:{region}:{account}:parameter/arm64-runners*/{stack}/*",
-            TF + "ssm/parameter.go; the stack's parameters live under /arm64-runners/<stack>/ and (the wake "
-            "function's credential and webhook secret) /arm64-runners-wake/<stack>/",
-        ),
+        _parameters("arm64-runners", "the stack's runner parameters live under /arm64-runners/<stack>/"),
+        _parameters("arm64-runners-wake", "the wake function's credential and webhook secret (components/aws/wake.py)"),
         Grant(("ssm:DescribeParameters",), REGIONAL, TF + "ssm/parameter.go (read: tier, description)"),
         Grant(
             ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),

@@ -48,7 +48,7 @@ def plan_with_notes(stack_file: Path) -> tuple[PlanResult, list[str]]:
     if result.error is not None:
         # Messages name the stack file the user gave, not the conventional path.
         result.error = ConfigError(raw.stack_file, result.error.problems)
-    return result, notes
+    return result, notes + result.infos
 
 
 def canonical(value: Any) -> Any:

@@ -229,7 +229,8 @@ def runner_record(
 
 def _warn_about_idle(resource: pulumi.Resource, config: StackConfig, settings: OciSettings, pool: OciPool) -> None:
     if settings.free_tier:
-        pulumi.log.warn(
+        # A fact of the account type, not a problem with the stack: said as information.
+        pulumi.log.info(
             f"pool '{pool.name}': Oracle reclaims (stops) Always Free instances that are idle for "
             f"{OCI_IDLE_RECLAIM_DAYS} days — 95th-percentile CPU, network and memory all under 20 % — and a "
             "runner waiting for jobs looks exactly like that. A reclaimed runner is offline until started "

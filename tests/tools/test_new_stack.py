@@ -15,7 +15,7 @@ from tools import new_stack, plan
 ROOT = Path(__file__).resolve().parents[2]
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaa4n3qbfy5wr7kvtlhqkz4w2wyrxn6lyjsbbxtnhdgsq3pgcmbfkqa"
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaa7mockmockmockmockmockmockmockmockmockmockmockmockm"
-#: Oracle's Always Free idle-reclaim advisory (components/oci/pool.py) is the one warning a free-tier OCI
+#: Oracle's Always Free idle-reclaim advisory (components/oci/pool.py) is the one note a free-tier OCI
 #: pool always gets: a fact about the account type, not about the stack file.
 ALWAYS_FREE_ADVISORY = re.compile(r"^pool 'ampere': Oracle reclaims \(stops\) Always Free instances")
 NO_ENV: dict[str, str] = {"HOME": "/nonexistent"}
@@ -34,8 +34,10 @@ def test_new_stack_plans_clean(tmp_path: Path, cloud: str, target: tuple[str, ..
     assert f"next: make plan STACK=my-{cloud}" in capsys.readouterr().out
     result, notes = plan.plan_with_notes(path)
     assert result.error is None, result.error
-    assert [w for w in result.warnings if not ALWAYS_FREE_ADVISORY.match(w)] == []
-    assert notes == ["github:token is expected from ESC environment arm64-runners/github (not resolved offline)"]
+    assert result.warnings == []
+    assert [n for n in notes if not ALWAYS_FREE_ADVISORY.match(n)] == [
+        "github:token is expected from ESC environment arm64-runners/github (not resolved offline)"
+    ]
     config = result.config
     assert config is not None
     wanted = {"aws": {"aws"}, "oci": {"oci"}, "emulated": {"emulated"}, "mixed": {"aws", "oci", "emulated"}}[cloud]

@@ -130,6 +130,8 @@ class PlanResult:
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    #: pulumi.log.info messages: facts the program reports that are not problems (shown as notes).
+    infos: list[str] = field(default_factory=list)
     error: ConfigError | None = None
     #: The validated stack configuration the program ran with (None when it was invalid).
     config: StackConfig | None = None
@@ -244,13 +246,17 @@ def _mark_secret(state: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
 
 
 class _WarningCollector(logging.Handler):
+    """The program's warnings and infos (pulumi.log), as the CLI would show them."""
+
     def __init__(self, result: PlanResult):
-        super().__init__(level=logging.WARNING)
+        super().__init__(level=logging.INFO)
         self.result = result
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno == logging.WARNING:
             self.result.warnings.append(record.getMessage())
+        elif record.levelno == logging.INFO:
+            self.result.infos.append(record.getMessage())
 
 
 def load_hooks() -> tuple[dict[str, Answer], list[Callable[..., Any]]]:
@@ -315,6 +321,7 @@ def run_stack(
     asyncio.set_event_loop(loop)
     logger = logging.getLogger(f"arm64-runners.mockengine.{id(result)}")
     logger.propagate = False
+    logger.setLevel(logging.INFO)
     logger.addHandler(_WarningCollector(result))
     mocks = _Mocks(answers, hooks, result, resource_hook)
     pulumi.runtime.set_mocks(

@@ -89,26 +89,17 @@ class RunnerRegistrationProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.CreateResult(f"{name}-{uuid.uuid4().hex[:12]}", outs)
 
     def _generate_jit(self, client: Any, props: dict[str, Any], group_id: int) -> Any:
-        """A JIT config; a leftover runner holding the name (e.g. from a create whose answer was
-        lost) is removed first, since the name belongs to this stack's runner slot."""
         from components.github import scope
-        from components.github.rest import UnprocessableError
 
-        scope_path, name = str(props["scope_path"]), str(props["runner_name"])
-        labels = [str(x) for x in props["labels"]]
-        try:
-            return scope.generate_jit_config(client, scope_path, name, labels, group_id)
-        except UnprocessableError as conflict:
-            if conflict.status != 409:
-                raise
-        scope.delete_runner(
+        return scope.generate_jit_config_for_slot(
             client,
-            scope_path,
-            name,
+            str(props["scope_path"]),
+            str(props["runner_name"]),
+            [str(x) for x in props["labels"]],
+            group_id,
             busy_timeout_seconds=float(props.get("busy_timeout_seconds") or 600),
             poll_seconds=self._poll_seconds,
         )
-        return scope.generate_jit_config(client, scope_path, name, labels, group_id)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
         replaces = [key for key in REPLACE_ON if _normal(olds.get(key)) != _normal(news.get(key))]

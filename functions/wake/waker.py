@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from components.github import scope
-from components.github.rest import GithubClient, UnprocessableError
+from components.github.rest import GithubClient
 
 from .jobs import Job, pools_for
 from .settings import TAG_HANDOFF, TAG_POOL, TAG_RUNNER, TAG_STACK, PoolSpec, WakeSettings
@@ -245,15 +245,10 @@ class Waker:
             return scope.mint_registration_token(client, path).token
         if self._group_id is None:
             self._group_id = scope.resolve_runner_group_id(client, path, self.settings.runner_group)
-        labels = list(pool.labels)
-        try:
-            return scope.generate_jit_config(client, path, runner, labels, self._group_id).encoded_jit_config
-        except UnprocessableError as conflict:
-            if conflict.status != 409:
-                raise
-        # The name is still registered (an ephemeral runner that never got its job): it is this slot's.
-        scope.delete_runner(client, path, runner, busy_timeout_seconds=0)
-        return scope.generate_jit_config(client, path, runner, labels, self._group_id).encoded_jit_config
+        jit = scope.generate_jit_config_for_slot(
+            client, path, runner, list(pool.labels), self._group_id, busy_timeout_seconds=0
+        )
+        return jit.encoded_jit_config
 
 
 def _described(ec2: Any, filters: list[dict[str, Any]]) -> Iterator[Instance]:

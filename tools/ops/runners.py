@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.github.rest import GithubApiError, GithubClient, NotFoundError, UnprocessableError
-from components.github.scope import list_runners
+from components.github.rest import GithubClient, NotFoundError, UnprocessableError
+from components.github.scope import is_busy_answer, list_runners
 from tools.ops.stack import Stack
 
 
@@ -120,17 +120,6 @@ def wait_online(
         if waited >= timeout_seconds:
             return WaitResult(False, waited, not_online)
         sleep(min(poll_seconds, max(0.0, timeout_seconds - waited)))
-
-
-#: What GitHub answers (422) when asked to delete a runner that is running a job: `Bad request - Runner
-#: "<name>" is still running a job` (the wording actions-runner-controller quotes and relies on). GitHub's
-#: OpenAPI description documents 422 on this endpoint more broadly, "Validation failed, or the endpoint has
-#: been spammed", so a 422 counts as busy only when it says so.
-BUSY_ANSWER = "still running a job"
-
-
-def is_busy_answer(error: GithubApiError) -> bool:
-    return error.status == 422 and BUSY_ANSWER in str(error).lower()
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,8 @@ bench-wake: $(VENV)/.installed ## wake handler time, request -> StartInstances (
 preview: $(VENV)/.installed policy/venv/.installed ## pulumi preview for STACK with the policy pack
 	pulumi preview --stack $(STACK) --policy-pack policy
 
-up: $(VENV)/.installed policy/venv/.installed ## pulumi up for STACK, then wait until its runners are online
-	pulumi up --stack $(STACK) --policy-pack policy
+up: $(VENV)/.installed policy/venv/.installed ## pulumi up --refresh for STACK (heals lost runners), then wait until online
+	pulumi up --refresh --stack $(STACK) --policy-pack policy
 	$(MAKE) wait-online STACK=$(STACK)
 
 destroy: $(VENV)/.installed ## pulumi destroy for STACK, then check GitHub holds none of its runners

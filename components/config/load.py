@@ -90,6 +90,8 @@ def validate(raw: RawConfig) -> StackConfig:
         hint="a year at most; leave ttlHours unset for a stack that stays",
     )
     utilisation = top.get("utilisation", float, 0.25, check=rules.share)
+    # A stack whose idle hosts terminate would get them all back from every scheduled reconcile.
+    reconcile = top.get("reconcile", bool, runner.idle_action != "terminate")
     top.done()
     if problems.items:
         raise ConfigError(raw.stack_file, problems.items)
@@ -104,6 +106,7 @@ def validate(raw: RawConfig) -> StackConfig:
         oci=oci,
         ttl_hours=ttl,
         utilisation=utilisation,
+        reconcile=reconcile,
     )
 
 

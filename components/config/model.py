@@ -199,6 +199,8 @@ class StackConfig:
     ttl_hours: int | None = None
     #: Share of the month runners are busy, for the cost estimate's idle-action savings.
     utilisation: float = 0.25
+    #: The scheduled `pulumi up --refresh` of up.yml reconciles this stack (False: only pushes and dispatches).
+    reconcile: bool = True
 
     @property
     def clouds(self) -> frozenset[str]:

@@ -127,8 +127,9 @@ class RunnerRegistrationProvider(pulumi.dynamic.ResourceProvider):
                 "its registration is kept as it is until the next refresh"
             )
             return pulumi.dynamic.ReadResult(id_, dict(props))
-        if still_usable(props, runner, (self._now or time.time)()):
-            return pulumi.dynamic.ReadResult(id_, dict(props))
+        now = (self._now or time.time)()
+        if still_usable(props, runner, now):
+            return pulumi.dynamic.ReadResult(id_, with_offline_mark(props, runner, now))
         # Gone: the engine drops it from the state; the next update mints a new one and replaces the host.
         return pulumi.dynamic.ReadResult("", {})
 
@@ -150,10 +151,20 @@ def _credential(props: Mapping[str, Any]) -> str:
     return os.environ.get(TOKEN_OVERRIDE_ENV) or str(props["github_token"])
 
 
+#: How long a runner of a host that never stops by itself may stay offline before a refresh counts its
+#: host as lost (seen offline by two refreshes at least this far apart): longer than a runner update's
+#: restart or a GitHub hiccup, shorter than a scheduled reconcile (6 h).
+OFFLINE_GRACE_SECONDS = 2 * 3600.0
+
+
 def still_usable(props: Mapping[str, Any], runner: Mapping[str, Any] | None, now: float) -> bool:
     """Whether a registration can still give its slot a runner, given what GitHub lists under its name.
 
-    - GitHub lists the runner: yes, whatever its status (a stopped host comes back with it).
+    - GitHub lists the runner online: yes.
+    - GitHub lists it offline: yes when the host stops when idle (idleAction stop: it comes back with
+      its host); otherwise (idleAction none/terminate: the host should always be up, or is gone) only
+      until two refreshes `OFFLINE_GRACE_SECONDS` apart have seen it offline — then the host is lost
+      (terminated, reclaimed, broken) and the slot gets a new registration and a new host.
     - Ephemeral (JIT): GitHub listed the runner from the moment the config was generated; once it is gone
       the config has served its one job or expired (GitHub drops unused ones after a day): no.
     - A registration token: until it expires, a host may still be booting to use it: yes. After that,
@@ -161,11 +172,30 @@ def still_usable(props: Mapping[str, Any], runner: Mapping[str, Any] | None, now
       capacity retry) or GitHub removed the runner (14 days offline): no.
     """
     if runner is not None:
-        return True
+        if not _offline_unexpectedly(props, runner):
+            return True
+        since = props.get("offline_since")
+        return not isinstance(since, (int, float)) or now - since < OFFLINE_GRACE_SECONDS
     if props.get("ephemeral"):
         return False
     expires = _epoch(str(props.get("expires_at") or ""))
     return expires is not None and now < expires
+
+
+def _offline_unexpectedly(props: Mapping[str, Any], runner: Mapping[str, Any]) -> bool:
+    """A listed runner is offline, and its host is one that should not be (it does not stop when idle)."""
+    return runner.get("status") == "offline" and not props.get("stops_when_idle")
+
+
+def with_offline_mark(props: Mapping[str, Any], runner: Mapping[str, Any] | None, now: float) -> dict[str, Any]:
+    """The state a kept registration refreshes to: when its runner was first seen offline, for hosts that
+    should never be offline (a stopped idle host is offline by design: nothing is recorded for it)."""
+    outs = dict(props)
+    if runner is None or not _offline_unexpectedly(props, runner):
+        outs.pop("offline_since", None)
+    elif not isinstance(outs.get("offline_since"), (int, float)):
+        outs["offline_since"] = now
+    return outs
 
 
 def _epoch(timestamp: str) -> float | None:

@@ -46,6 +46,9 @@ class RunnerRegistrationArgs:
     github_token: pulumi.Input[str] = field(repr=False)
     #: How long destroy waits for a runner that is running a job.
     busy_timeout_seconds: int = 600
+    #: Whether the host powers itself off when idle (idleAction stop): then an offline runner is a
+    #: stopped host that comes back; otherwise a runner offline for long is a lost host (refresh heals it).
+    stops_when_idle: bool = False
 
     @classmethod
     def for_runner(
@@ -66,6 +69,7 @@ class RunnerRegistrationArgs:
             runner_group=config.github.runner_group,
             replacement_fingerprint=fingerprint,
             github_token=github_token,
+            stops_when_idle=config.runner.idle_action == "stop",
         )
 
 
@@ -95,6 +99,7 @@ class RunnerRegistration(DynamicResource):
             "replacement_fingerprint": args.replacement_fingerprint,
             "github_token": pulumi.Output.secret(args.github_token),
             "busy_timeout_seconds": args.busy_timeout_seconds,
+            "stops_when_idle": args.stops_when_idle,
             "token": None,
             "expires_at": None,
             "runner_id": None,

@@ -151,6 +151,7 @@ R, A, OCI = "arm64-runners:runner", "arm64-runners:aws", "arm64-runners:oci"
 MUTATIONS: dict[str, tuple[bool, Mutation]] = {
     "arm64-runners:ttlHours": (False, top("arm64-runners:ttlHours", 48)),
     "arm64-runners:utilisation": (False, top("arm64-runners:utilisation", 0.5)),
+    "arm64-runners:reconcile": (False, top("arm64-runners:reconcile", False)),
     "github:owner": (False, top("github:owner", "other-owner")),
     "arm64-runners:github.repository": (False, setting("arm64-runners:github.repository", "other-app")),
     "arm64-runners:github.organization": (False, to_organization),

@@ -262,3 +262,56 @@ def test_a_preview_makes_no_github_write(github: FakeGithub, clock: Clock) -> No
     assert {"pool-graviton-0-registration", "pool-ampere-0-registration"} <= preview.replaced
     assert writes(github) == written
     assert life.up().changes == {}  # the preview changed no state either
+
+
+def test_a_lost_always_on_host_is_replaced_after_two_refreshes_see_it_offline(github: FakeGithub, clock: Clock) -> None:
+    """(g) idleAction none (the OCI example): Oracle reclaims an idle Always Free instance, its runner
+    goes offline for good. A blip is not enough: two refreshes at least 2 h apart must see it offline."""
+    life = lifecycle(stack("oci"), github, clock)
+    life.up()
+    boot(life, github, "ampere")
+    github.set_status(SCOPE, runner_name("ampere"), "offline")
+    assert life.refresh().gone == set()  # first sight: noted, kept
+    clock.sleep(1 * HOUR)
+    assert life.refresh().gone == set()  # still within the grace
+    github.set_status(SCOPE, runner_name("ampere"), "online")
+    assert life.refresh().gone == set()  # back: the mark is cleared
+    github.set_status(SCOPE, runner_name("ampere"), "offline")
+    life.refresh()
+    clock.sleep(3 * HOUR)
+    assert life.refresh().gone == {"pool-ampere-0-registration"}
+    result = life.up()
+    assert "pool-ampere-0-registration" in result.created and "pool-ampere-0-instance" in result.replaced
+    boot(life, github, "ampere")
+    assert github.runner_names(SCOPE) == [runner_name("ampere")]
+
+
+def test_a_stopped_idle_runner_offline_for_days_is_kept(github: FakeGithub, clock: Clock) -> None:
+    """The failing variant of (g): with idleAction stop, offline is a host asleep, woken by the next job."""
+    life = lifecycle(stack("aws"), github, clock)
+    life.up()
+    boot(life, github, "graviton")
+    github.set_status(SCOPE, runner_name("graviton"), "offline")
+    for _ in range(4):
+        clock.sleep(3 * DAY)
+        assert life.refresh().gone == set()
+    assert "offline_since" not in life.entry("pool-graviton-0-registration").outputs
+
+
+def test_idle_terminate_then_up_brings_a_registered_runner_back(github: FakeGithub, clock: Clock) -> None:
+    """idleAction terminate: the host terminates itself; a later `pulumi up --refresh` brings a new host
+    with a new token (the old hand-off was used)."""
+    values = stack("aws")
+    values["arm64-runners:runner"]["idleAction"] = "terminate"
+    life = lifecycle(values, github, clock)
+    life.up()
+    boot(life, github, "graviton")
+    github.set_status(SCOPE, runner_name("graviton"), "offline")
+    life.forget("pool-graviton-0-instance")  # EC2 terminated it: the refresh drops it from the state
+    life.refresh()
+    clock.sleep(2 * DAY)
+    assert life.refresh().gone == {"pool-graviton-0-registration"}
+    result = life.up()
+    assert {"pool-graviton-0-registration", "pool-graviton-0-instance"} <= result.created
+    boot(life, github, "graviton")
+    assert github.runner_names(SCOPE) == [runner_name("graviton")]

@@ -192,6 +192,11 @@ class FakeGithub:
                 del self.runners[scope][runner["id"]]
             return self.add_runner(scope, name, labels=labels)
 
+    def set_status(self, scope: str, name: str, status: str) -> None:
+        """A runner's connection as GitHub reports it: "online" or "offline"."""
+        with self.lock:
+            self._runner_by_name(scope, name)["status"] = status
+
     def start_jit(self, scope: str, encoded_jit_config: str) -> dict[str, Any]:
         """What `run.sh --jitconfig` does: the JIT runner GitHub listed at generate time comes online."""
         with self.lock:

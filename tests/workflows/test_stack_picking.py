@@ -23,6 +23,7 @@ CASES = {
     "destroy-all": ("destroy.yml", {"EVENT": "workflow_dispatch", "ONLY": ""}),
     "up-all": ("up.yml", {"EVENT": "workflow_dispatch", "ONLY": ""}),
     "up-push": ("up.yml", {"EVENT": "push", "BEFORE": "0" * 40, "AFTER": "HEAD"}),
+    "up-scheduled": ("up.yml", {"EVENT": "schedule", "ONLY": ""}),
     "preview": ("preview.yml", {"BASE_SHA": "0" * 40, "HEAD_SHA": "HEAD", "HEAD_REPO": "o/r", "THIS_REPO": "o/r"}),
 }
 

@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--github-output", action="store_true", help="append stacks=<json> to $GITHUB_OUTPUT")
         if name == "stacks":
             sub.add_argument("--only", help="this stack ('' = all stacks)")
+            sub.add_argument(
+                "--reconcile", action="store_true", help="the stacks the schedule refreshes (not `reconcile: false`)"
+            )
             sub.add_argument("--changed-from")
             sub.add_argument("--changed-to")
     return parser
@@ -122,6 +125,8 @@ def repository_for(stack: Stack, explicit: str | None) -> str:
 
 def run(args: argparse.Namespace, clock: Clock) -> int:
     if args.command == "stacks":
+        if args.reconcile:
+            return emit_stacks(selection.reconciled_stacks(args.stacks_dir), args.github_output)
         picked = selection.pick_stacks(args.stacks_dir, args.only, args.changed_from, args.changed_to)
         return emit_stacks(picked, args.github_output)
     if args.command == "expired":

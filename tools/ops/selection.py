@@ -78,6 +78,13 @@ def pick_stacks(stacks_dir: Path, only: str | None, base: str | None, head: str 
     return Selection([name for name in names if name in configs], problems)
 
 
+def reconciled_stacks(stacks_dir: Path) -> Selection:
+    """Every stack up.yml's schedule runs `pulumi up --refresh` on: all but those with `reconcile: false`."""
+    names = stack_names(stacks_dir)
+    configs, problems = read_each(stacks_dir, names)
+    return Selection([name for name in names if name in configs and configs[name].reconcile], problems)
+
+
 def last_update(history: list[dict[str, Any]]) -> datetime | None:
     """When the stack was last deployed; None if never, or if its newest operation was a destroy."""
     if not history:

@@ -171,3 +171,14 @@ def test_stacks_command_writes_github_output(stacks_dir: Path, tmp_path: Path, m
     args = ["--stacks-dir", str(stacks_dir), "stacks", "--only", "dev", "--github-output"]
     assert main(args, FakeClock().as_clock()) == 0
     assert output.read_text() == 'stacks=["dev"]\nbad=[]\n'
+
+
+def test_the_schedule_reconciles_every_stack_but_those_that_opt_out(stacks_dir: Path, capsys) -> None:
+    path = stacks_dir / "Pulumi.dev-x.yaml"
+    path.write_text(path.read_text().replace("config:\n", "config:\n  arm64-runners:reconcile: false\n", 1))
+    (stacks_dir / "Pulumi.broken.yaml").write_text("config: [\n")
+    found = selection.reconciled_stacks(stacks_dir)
+    assert found.stacks == ["dev"]
+    assert [p.stack_file for p in found.problems] == [str(stacks_dir / "Pulumi.broken.yaml")]
+    assert main(["--stacks-dir", str(stacks_dir), "stacks", "--reconcile"]) == 3
+    assert capsys.readouterr().out.splitlines()[0] == 'stacks=["dev"]'

@@ -13,7 +13,7 @@ from components.github.provider import REPLACE_ON, TOKEN_OVERRIDE_ENV, RunnerReg
 from components.github.rest import BadCredentialsError, GithubApiError
 from components.github.scope import RunnerBusyError
 from tests.components.github.conftest import ORG, REPO
-from tests.fakes.github_api import DEFAULT_CREDENTIAL, FakeGithub
+from tests.fakes.github_api import DEFAULT_CREDENTIAL, FakeGithub, FakeRequest
 
 
 def props_for(api_url: str, scope_path: str = REPO, **overrides: Any) -> dict[str, Any]:
@@ -211,26 +211,25 @@ def test_refresh_keeps_a_registration_whose_runner_is_listed_with_one_call_and_n
     assert _writes(github) == writes and len(github.tokens) == 1
 
 
-def test_refresh_asks_for_its_runner_by_name_with_one_call(github: FakeGithub, provider) -> None:
+def _refresh_among_230_others(github: FakeGithub, provider: RunnerRegistrationProvider) -> list[FakeRequest]:
+    """The requests a refresh makes for a registered runner that sits after 230 others."""
     for i in range(230):
         github.add_runner(REPO, f"unrelated-{i}")
     outs = provider.create(props_for(github.api_url)).outs
     github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
     before = len(github.requests)
     assert _read(provider, outs).id == "the-id"
-    assert [r.query.get("name") for r in github.requests[before:]] == ["arm64-dev-a-0"]
+    return github.requests[before:]
+
+
+def test_refresh_asks_for_its_runner_by_name_with_one_call(github: FakeGithub, provider) -> None:
+    assert [r.query.get("name") for r in _refresh_among_230_others(github, provider)] == ["arm64-dev-a-0"]
 
 
 def test_refresh_walks_the_pages_of_a_server_that_ignores_the_name_filter(github: FakeGithub, provider) -> None:
     """At most one list call per page: the runner sits on page 3 of 231."""
     github.ignore_name_filter = True
-    for i in range(230):
-        github.add_runner(REPO, f"unrelated-{i}")
-    outs = provider.create(props_for(github.api_url)).outs
-    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
-    before = len(github.requests)
-    assert _read(provider, outs).id == "the-id"
-    assert [r.query["page"] for r in github.requests[before:]] == ["1", "2", "3"]
+    assert [r.query["page"] for r in _refresh_among_230_others(github, provider)] == ["1", "2", "3"]
 
 
 def test_refresh_keeps_an_unused_token_while_it_is_valid(github: FakeGithub, provider, sleeps) -> None:

@@ -267,6 +267,65 @@ def check_required_tags(resource_type: str, props: Props, config: Mapping[str, A
 # --- advisory rules ------------------------------------------------------------------------------
 
 
+AWS_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+AWS_POLICY = "aws:iam/policy:Policy"
+#: The condition that keeps an instance-starting role to its own stack's runners.
+STACK_TAG_CONDITION_KEYS = (f"aws:ResourceTag/{TAG_STACK}", f"ec2:ResourceTag/{TAG_STACK}")
+#: Parameter Store actions that read, write or delete a value: only on the project's own parameters.
+PARAMETER_VALUE_ACTIONS = (
+    "ssm:getparameter",
+    "ssm:getparameters",
+    "ssm:getparametersbypath",
+    "ssm:getparameterhistory",
+    "ssm:putparameter",
+    "ssm:deleteparameter",
+    "ssm:deleteparameters",
+)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _grants(action: str, actions: Iterable[str]) -> bool:
+    """Whether an IAM action list allows `action` (exactly, or through `*` / `service:*` / a prefix)."""
+    wanted = action.lower()
+    return any(re.fullmatch(re.escape(str(a).lower()).replace(r"\*", ".*"), wanted) for a in actions)
+
+
+def check_scoped_iam(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
+    """The project's inline and managed IAM policies: no `*` action; instances started only with the stack
+    tag condition; parameter values only under `/arm64-runners…` paths."""
+    if resource_type not in (AWS_ROLE_POLICY, AWS_POLICY) or not isinstance(props.get("policy"), str):
+        return []
+    try:
+        document = json.loads(props["policy"])
+    except ValueError:
+        return ["policy is not a JSON document"]
+    messages: list[str] = []
+    for statement in _as_list(document.get("Statement", [])):
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        actions = [str(a) for a in _as_list(statement.get("Action", []))]
+        resources = [str(r) for r in _as_list(statement.get("Resource", []))]
+        where = f"statement {statement.get('Sid') or actions}"
+        if any(a == "*" or a.endswith(":*") for a in actions):
+            messages.append(f"{where}: allows every action of a service ({actions}); name the actions")
+        if _grants("ec2:StartInstances", actions):
+            conditions = statement.get("Condition") or {}
+            keys = {k for block in conditions.values() if isinstance(block, Mapping) for k in block}
+            if not keys & set(STACK_TAG_CONDITION_KEYS):
+                messages.append(
+                    f"{where}: ec2:StartInstances without a {STACK_TAG_CONDITION_KEYS[0]} condition "
+                    "starts any instance of the account; scope it to the stack's runners"
+                )
+        if any(_grants(a, actions) for a in PARAMETER_VALUE_ACTIONS):
+            wide = [r for r in resources if not re.search(r":parameter/arm64-runners[^*]*/", r)]
+            if wide:
+                messages.append(f"{where}: parameter values readable or writable beyond the project's paths: {wide}")
+    return messages
+
+
 def check_spot_or_idle_stop(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
     """Paid AWS hosts should be spot or power off when idle (tag arm64-runners:idle-action)."""
     if resource_type not in AWS_COMPUTE or inherits(resource_type, props, "instanceMarketOptions"):
@@ -389,6 +448,13 @@ RESOURCE_RULES: tuple[Rule, ...] = (
         "required-tags",
         "Runner hosts carry the stack, pool and managed-by tags.",
         check_required_tags,
+        True,
+    ),
+    Rule(
+        "iam-least-privilege",
+        "IAM policies name their actions, start only the stack's tagged instances and touch only the "
+        "project's parameters.",
+        check_scoped_iam,
         True,
     ),
     Rule(

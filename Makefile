@@ -1,6 +1,4 @@
-# arm64-runners — every command sets itself up (venv + pip) on first use.
-#   make plan [STACK=name] [FORMAT=text|json|markdown]   offline plan (no cloud, no Pulumi CLI)
-#   make test                                            unit tests, mock engine, validators, lint
+# arm64-runners — every command sets itself up (venv + pip) on first use; `make help` lists the commands.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,13 +6,28 @@ PY := $(VENV)/bin/python
 STACK ?= mixed
 FORMAT ?= text
 TIMEOUT ?= 900
+#: The Pulumi CLI version this project is tested with (README, "Your first stack", installs this one).
+PULUMI_VERSION := 3.272.0
 export PYTHONDONTWRITEBYTECODE := 1
+# GitHub's OpenAPI description, the reference the fake GitHub API is checked against (tests/fakes/openapi.py).
+OPENAPI_VERSION := 23.0.2
+OPENAPI := build/openapi/api.github.com.json
 
-.PHONY: help venv plan cloud-init test unit lint e2e emulation-test bench bench-boot \
+.PHONY: help venv openapi plan cloud-init new-stack deployer-policy test unit lint e2e emulation-test bench bench-boot \
+        bench-wake wake-test \
         preview up destroy remint refresh-image status wait-online validate gc clean
 
-help:
-	@sed -n '1,5p' Makefile; grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+help: ## this list
+	@grep -E '^[a-z0-9][a-z0-9-]*:.*## ' $(firstword $(MAKEFILE_LIST)) | \
+		awk -F ':.*## ' '{ printf "  make %-16s %s\n", $$1, $$2 }'
+
+# Commands that drive the Pulumi CLI stop here, with one line, when it is missing.
+PULUMI_GOALS := preview up destroy remint refresh-image
+ifneq ($(filter $(PULUMI_GOALS),$(MAKECMDGOALS)),)
+ifeq ($(shell command -v pulumi),)
+$(error make $(filter $(PULUMI_GOALS),$(MAKECMDGOALS)) needs the Pulumi CLI: curl -fsSL https://get.pulumi.com | sh -s -- --version $(PULUMI_VERSION) (README: Your first stack))
+endif
+endif
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,12 +48,30 @@ plan: $(VENV)/.installed ## offline plan of STACK (default: mixed) as FORMAT
 cloud-init: $(VENV)/.installed ## write each instance's rendered user-data to build/cloud-init/STACK/
 	@$(PY) -m tools.plan --stack $(STACK) --cloud-init-dir build/cloud-init/$(STACK)
 
+new-stack: $(VENV)/.installed ## write stacks/Pulumi.NAME.yaml: NAME= OWNER= REPO=|ORG=1 CLOUD=aws|oci|emulated|mixed
+	@$(PY) -m tools.new_stack --name "$(NAME)" --owner "$(OWNER)" --cloud "$(CLOUD)" \
+		$(if $(REPO),--repo "$(REPO)") $(if $(filter 1 true yes,$(ORG)),--organization) \
+		$(if $(REGION),--region "$(REGION)") $(if $(COMPARTMENT),--compartment "$(COMPARTMENT)") \
+		$(if $(ESC),--esc-environment "$(ESC)")
+
+deployer-policy: $(VENV)/.installed ## IAM policy (and OCI statements) for whoever runs pulumi up/destroy on STACK
+	@$(PY) -m tools.deployer_policy --stack $(STACK) $(if $(GROUP),--oci-group "$(GROUP)")
+
 test: $(VENV)/.installed lint unit ## the test suite CI runs (unit + mock engine + validators + lint)
 
-unit: $(VENV)/.installed
+unit: $(VENV)/.installed $(OPENAPI) ## the unit suite only (no lint)
 	$(PY) -m pytest -q -m "not e2e and not emulation"
 
-lint: $(VENV)/.installed
+$(OPENAPI):
+	@command -v npm >/dev/null || { echo "make: npm is needed to fetch @octokit/openapi (apt-get install npm)"; exit 1; }
+	mkdir -p $(@D)
+	cd $(@D) && npm pack --silent @octokit/openapi@$(OPENAPI_VERSION) >/dev/null \
+	  && tar -xzf octokit-openapi-$(OPENAPI_VERSION).tgz --strip-components=2 package/generated/api.github.com.json \
+	  && rm -f octokit-openapi-$(OPENAPI_VERSION).tgz
+
+openapi: $(OPENAPI) ## fetch GitHub's OpenAPI description (the fake GitHub API's reference)
+
+lint: $(VENV)/.installed ## ruff check, ruff format --check, mypy components
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy components
@@ -60,12 +91,15 @@ bench: $(VENV)/.installed ## plan time per example stack vs the provider-SDK imp
 bench-boot: $(VENV)/.installed ## cloud-init start -> READY vs an empty boot, user-data sizes
 	$(PY) -m tools.bench_boot
 
+bench-wake: $(VENV)/.installed ## wake handler time, request -> StartInstances (moto, p50/p99 over 200 deliveries)
+	$(PY) -m tools.bench_wake
+
 # --- with the Pulumi CLI and credentials -------------------------------------------------------
 preview: $(VENV)/.installed policy/venv/.installed ## pulumi preview for STACK with the policy pack
 	pulumi preview --stack $(STACK) --policy-pack policy
 
-up: $(VENV)/.installed policy/venv/.installed ## pulumi up for STACK, then wait until its runners are online
-	pulumi up --stack $(STACK) --policy-pack policy
+up: $(VENV)/.installed policy/venv/.installed ## pulumi up --refresh for STACK (heals lost runners), then wait until online
+	pulumi up --refresh --stack $(STACK) --policy-pack policy
 	$(MAKE) wait-online STACK=$(STACK)
 
 destroy: $(VENV)/.installed ## pulumi destroy for STACK, then check GitHub holds none of its runners
@@ -77,6 +111,9 @@ remint: $(VENV)/.installed ## replace a runner's registration (new token) and it
 
 refresh-image: $(VENV)/.installed ## move STACK's pools to the newest upstream image (replaces instances)
 	pulumi up --stack $(STACK) $$($(PY) -m tools.urns --stack $(STACK) image-pins --as-replace-flags)
+
+wake-test: $(VENV)/.installed ## send a signed synthetic queued job to STACK's wake function (starts a stopped runner)
+	$(PY) -m tools.wake_test --stack $(STACK)
 
 status: $(VENV)/.installed ## STACK's runners as GitHub sees them
 	$(PY) -m tools.ops status --stack $(STACK)
@@ -90,5 +127,5 @@ validate: $(VENV)/.installed ## dispatch WORKFLOW with INPUTS on STACK's runners
 gc: $(VENV)/.installed ## remove STACK's offline runners GitHub still lists (ALL=1: also idle-stopped hosts')
 	$(PY) -m tools.ops gc --stack $(STACK) $(if $(ALL),--include-stopped)
 
-clean:
+clean: ## remove build/ and the tools' caches
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import pulumi
 import yaml
 
+from components.config import rules
 from components.config.model import RunnerSettings
 
 CLOUD_INIT_DIR = Path(__file__).resolve().parent.parent / "cloud-init"
@@ -35,7 +36,6 @@ Variant = Literal["native", "emulated"]
 _SETTING_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 #: Setting names that would mean a secret is being rendered into user-data.
 _SECRET_KEY = re.compile(r"(^|_)(TOKEN|SECRET|PASSWORD|JITCONFIG)$")
-_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -127,11 +127,12 @@ def secret_user_data(spec: BootstrapSpec) -> pulumi.Output[str]:
 
 
 def _validate(spec: BootstrapSpec, source: Path) -> None:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", spec.runner_name):
-        raise ValueError(f"runner name {spec.runner_name!r}: use letters, digits, '.', '_' or '-' (≤ 64)")
-    bad_labels = [label for label in spec.labels if not _LABEL.fullmatch(label)]
-    if bad_labels or not spec.labels:
-        raise ValueError(f"labels {list(spec.labels)!r}: each must be letters, digits, '.', '_' or '-'")
+    problem = rules.runner_name_problem(spec.runner_name)
+    if problem:
+        raise ValueError(problem)
+    problems = [p for p in map(rules.label_problem, spec.labels) if p] or ([] if spec.labels else ["no labels"])
+    if problems:
+        raise ValueError(f"labels {list(spec.labels)!r}: {problems[0]}")
     if not re.fullmatch(r"[0-9a-f]{64}", spec.runner.sha256):
         raise ValueError(f"runner sha256 {spec.runner.sha256!r} is not a SHA-256 hex digest")
     if not (source / "handoff" / spec.handoff.script).is_file() or "/" in spec.handoff.script:

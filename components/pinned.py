@@ -19,6 +19,8 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
+from components.dynamic import DynamicResource
+
 
 class PinnedValueProvider(pulumi.dynamic.ResourceProvider):
     """Dynamic provider: `value` is the candidate at create and is never recomputed."""
@@ -41,7 +43,7 @@ class PinnedValueProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.ReadResult(id_, dict(props))
 
 
-class PinnedValue(pulumi.dynamic.Resource):
+class PinnedValue(DynamicResource):
     """`value` = `candidate` as first seen; later candidates are ignored until `--replace`."""
 
     value: pulumi.Output[str]

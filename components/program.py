@@ -22,6 +22,7 @@ def build(config: StackConfig, github_token: pulumi.Output[str]) -> dict[str, An
             {"name": p.name, "cloud": p.cloud, "count": p.count, "labels": list(config.runner_labels(p))}
             for p in config.pools
         ],
+        **fleet.outputs,
     }
 
 

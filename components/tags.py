@@ -14,6 +14,10 @@ TAG_POOL = "arm64-runners:pool"
 TAG_CLOUD = "arm64-runners:cloud"
 TAG_IDLE_ACTION = "arm64-runners:idle-action"
 TAG_MANAGED_BY = "managed-by"
+#: On each runner's instance: its runner name, and where its token is handed over (the wake function
+#: reads both to re-register a runner before starting it).
+TAG_RUNNER = "arm64-runners:runner"
+TAG_HANDOFF = "arm64-runners:handoff"
 
 
 def stack_tags(stack: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import limits
+from components.config import limits, rules
 from components.tags import MANAGED_BY, TAG_CLOUD, TAG_IDLE_ACTION, TAG_MANAGED_BY, TAG_POOL, TAG_STACK
 
 Props = Mapping[str, Any]
@@ -48,7 +48,6 @@ COMPUTE = (*AWS_COMPUTE, OCI_INSTANCE)
 #: (OCI shows `displayName` instead).
 REQUIRED_AWS_TAGS = ("Name", TAG_STACK, TAG_POOL, TAG_MANAGED_BY)
 REQUIRED_OCI_TAGS = (TAG_STACK, TAG_POOL, TAG_MANAGED_BY)
-OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 
 #: Credentials that must never appear in user-data. GitHub token prefixes are documented by GitHub
 #: ("About authentication to GitHub", token formats); registration tokens are 29 upper-case
@@ -196,7 +195,14 @@ def check_encrypted_volumes(resource_type: str, props: Props, config: Mapping[st
 
 
 def _open_cidrs(values: Iterable[str] | None) -> list[str]:
-    return sorted({v for v in values or () if v in OPEN_CIDRS})
+    """Sources wider than the config's minimum prefix, compared as networks (components.config.rules):
+    `0.0.0.0/1`, `::/1` and `0:0::/0` are caught, not only the strings `0.0.0.0/0` and `::/0`."""
+    found = set()
+    for value in values or ():
+        if isinstance(value, str) and rules.open_ingress_problem(value):
+            net = rules.network(value)
+            found.add(value if net is None or net.prefixlen == 0 else f"{value} ({net.num_addresses:,} addresses)")
+    return sorted(found)
 
 
 def check_no_open_ingress(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
@@ -259,6 +265,65 @@ def check_required_tags(resource_type: str, props: Props, config: Mapping[str, A
 
 
 # --- advisory rules ------------------------------------------------------------------------------
+
+
+AWS_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+AWS_POLICY = "aws:iam/policy:Policy"
+#: The condition that keeps an instance-starting role to its own stack's runners.
+STACK_TAG_CONDITION_KEYS = (f"aws:ResourceTag/{TAG_STACK}", f"ec2:ResourceTag/{TAG_STACK}")
+#: Parameter Store actions that read, write or delete a value: only on the project's own parameters.
+PARAMETER_VALUE_ACTIONS = (
+    "ssm:getparameter",
+    "ssm:getparameters",
+    "ssm:getparametersbypath",
+    "ssm:getparameterhistory",
+    "ssm:putparameter",
+    "ssm:deleteparameter",
+    "ssm:deleteparameters",
+)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _grants(action: str, actions: Iterable[str]) -> bool:
+    """Whether an IAM action list allows `action` (exactly, or through `*` / `service:*` / a prefix)."""
+    wanted = action.lower()
+    return any(re.fullmatch(re.escape(str(a).lower()).replace(r"\*", ".*"), wanted) for a in actions)
+
+
+def check_scoped_iam(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
+    """The project's inline and managed IAM policies: no `*` action; instances started only with the stack
+    tag condition; parameter values only under `/arm64-runners…` paths."""
+    if resource_type not in (AWS_ROLE_POLICY, AWS_POLICY) or not isinstance(props.get("policy"), str):
+        return []
+    try:
+        document = json.loads(props["policy"])
+    except ValueError:
+        return ["policy is not a JSON document"]
+    messages: list[str] = []
+    for statement in _as_list(document.get("Statement", [])):
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        actions = [str(a) for a in _as_list(statement.get("Action", []))]
+        resources = [str(r) for r in _as_list(statement.get("Resource", []))]
+        where = f"statement {statement.get('Sid') or actions}"
+        if any(a == "*" or a.endswith(":*") for a in actions):
+            messages.append(f"{where}: allows every action of a service ({actions}); name the actions")
+        if _grants("ec2:StartInstances", actions):
+            conditions = statement.get("Condition") or {}
+            keys = {k for block in conditions.values() if isinstance(block, Mapping) for k in block}
+            if not keys & set(STACK_TAG_CONDITION_KEYS):
+                messages.append(
+                    f"{where}: ec2:StartInstances without a {STACK_TAG_CONDITION_KEYS[0]} condition "
+                    "starts any instance of the account; scope it to the stack's runners"
+                )
+        if any(_grants(a, actions) for a in PARAMETER_VALUE_ACTIONS):
+            wide = [r for r in resources if not re.search(r":parameter/arm64-runners[^*]*/", r)]
+            if wide:
+                messages.append(f"{where}: parameter values readable or writable beyond the project's paths: {wide}")
+    return messages
 
 
 def check_spot_or_idle_stop(resource_type: str, props: Props, config: Mapping[str, Any]) -> list[str]:
@@ -368,7 +433,8 @@ RESOURCE_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "no-open-ingress",
-        "No ingress from 0.0.0.0/0 or ::/0.",
+        f"No ingress from 0.0.0.0/0, ::/0 or any range wider than /{limits.MIN_SSH_PREFIX[4]} (IPv4) "
+        f"or /{limits.MIN_SSH_PREFIX[6]} (IPv6).",
         check_no_open_ingress,
         True,
     ),
@@ -382,6 +448,13 @@ RESOURCE_RULES: tuple[Rule, ...] = (
         "required-tags",
         "Runner hosts carry the stack, pool and managed-by tags.",
         check_required_tags,
+        True,
+    ),
+    Rule(
+        "iam-least-privilege",
+        "IAM policies name their actions, start only the stack's tagged instances and touch only the "
+        "project's parameters.",
+        check_scoped_iam,
         True,
     ),
     Rule(

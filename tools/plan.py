@@ -30,6 +30,11 @@ _MAX_PROPS = 14
 
 
 def plan(stack_file: Path) -> PlanResult:
+    return plan_with_notes(stack_file)[0]
+
+
+def plan_with_notes(stack_file: Path) -> tuple[PlanResult, list[str]]:
+    """The plan and what the offline run stood in for (notes, not warnings: nothing is wrong with the stack)."""
     raw = read_stack_file(stack_file)
     values = dict(raw.values)
     notes = []
@@ -40,24 +45,47 @@ def plan(stack_file: Path) -> PlanResult:
             f"github:token is expected from ESC environment {', '.join(raw.environments)} (not resolved offline)"
         )
     result = run_stack(raw.stack, values, secret_keys=sorted(raw.secret_keys))
-    result.warnings[:0] = notes
     if result.error is not None:
         # Messages name the stack file the user gave, not the conventional path.
         result.error = ConfigError(raw.stack_file, result.error.problems)
-    return result
+    return result, notes + result.infos
 
 
-def to_json(result: PlanResult) -> dict[str, Any]:
+def canonical(value: Any) -> Any:
+    """The same value with mapping keys sorted and whole-number floats as integers.
+
+    The engine hands every number over as a float (protobuf's Struct); a port or an id reads as 443,
+    not 443.0. Sorted keys make the output independent of registration and serialization order.
+    """
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def to_json(result: PlanResult, notes: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The plan as one JSON-ready document, identical for identical stacks.
+
+    Resources are ordered by parent, type and name (registration order follows asynchronous
+    callbacks and changes from run to run); warnings are sorted and each appears once.
+    """
     names = {r.urn: r.name for r in result.resources}
+    resources = [
+        {"type": r.type, "name": r.name, "parent": names.get(r.parent_urn), "inputs": canonical(redact(r.inputs))}
+        for r in result.resources
+    ]
+    resources.sort(key=lambda r: (r["parent"] or "", r["type"], r["name"]))
+    outputs = {k: "[secret]" if k in result.secret_outputs else redact(v) for k, v in result.outputs.items()}
     return {
         "stack": result.stack,
-        "resources": [
-            {"type": r.type, "name": r.name, "parent": names.get(r.parent_urn), "inputs": redact(r.inputs)}
-            for r in result.resources
-        ],
-        "outputs": {k: "[secret]" if k in result.secret_outputs else redact(v) for k, v in result.outputs.items()},
-        "warnings": list(result.warnings),
-        "cost": pricing.to_dict(cost) if (cost := cost_estimate(result)) is not None else None,
+        "resources": resources,
+        "outputs": canonical(outputs),
+        "warnings": sorted(set(result.warnings)),
+        "notes": list(notes),
+        "cost": canonical(pricing.to_dict(cost)) if (cost := cost_estimate(result)) is not None else None,
     }
 
 
@@ -69,6 +97,7 @@ def cost_estimate(result: PlanResult) -> Any:
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(key path, leaf) pairs; nested mappings are walked, lists of mappings are walked per item."""
     if isinstance(value, dict):
         items: list[tuple[str, Any]] = []
         for key, inner in value.items():
@@ -82,25 +111,56 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, value)]
 
 
+def _compact(value: Any, top: bool = True) -> str:
+    """One line for a value: `key=value` pairs for a mapping ({…} when nested), [a,b] for a list,
+    strings bare unless they hold spaces."""
+    if isinstance(value, dict):
+        pairs = " ".join(f"{k}={_compact(v, False)}" for k, v in value.items() if v not in (None, [], {}, ""))
+        return pairs if top else "{" + pairs + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_compact(v, False) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value) if (" " in value or not value) else value
+    return json.dumps(value)
+
+
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     return text if len(text) <= 72 else text[:69] + "..."
 
 
+def _is_rule_list(key: str, value: Any) -> bool:
+    """Firewall rules (security-group ingress/egress, OCI security-list rules): always shown, one line each."""
+    return "gress" in key.lower() and isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def _property_lines(inputs: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(rule lines, other property lines) of one resource's inputs."""
+    rules: list[str] = []
+    props: list[str] = []
+    for key, value in inputs.items():
+        if _is_rule_list(key, value):
+            rules += [f"{key}[{i}]: {_compact(rule)}" for i, rule in enumerate(value)] or [f"{key}: none"]
+        else:
+            props += [f"{k}: {_short(v)}" for k, v in _flatten(value, key) if v not in (None, [], {})]
+    return rules, props
+
+
 def render_text(doc: dict[str, Any]) -> str:
     lines = [f"Offline plan for stack '{doc['stack']}' (mock engine: nothing is created)", ""]
     children: dict[str | None, list[dict[str, Any]]] = {}
-    for res in doc["resources"]:
+    for res in sorted(doc["resources"], key=lambda r: (r["type"], r["name"])):
         children.setdefault(res["parent"], []).append(res)
 
     def walk(parent: str | None, depth: int) -> None:
+        indent = "   " * depth
         for res in children.get(parent, []):
-            lines.append(f" +  {'   ' * depth}{res['type']}  {res['name']}")
-            props = [(k, v) for k, v in _flatten(res["inputs"]) if v not in (None, [], {})]
-            for key, value in props[:_MAX_PROPS]:
-                lines.append(f"    {'   ' * depth}     {key}: {_short(value)}")
+            lines.append(f" +  {indent}{res['type']}  {res['name']}")
+            rules, props = _property_lines(res["inputs"])
+            lines.extend(f"    {indent}     {line}" for line in props[:_MAX_PROPS])
             if len(props) > _MAX_PROPS:
-                lines.append(f"    {'   ' * depth}     … {len(props) - _MAX_PROPS} more (FORMAT=json shows all)")
+                lines.append(f"    {indent}     … {len(props) - _MAX_PROPS} more (FORMAT=json shows all)")
+            lines.extend(f"    {indent}     {line}" for line in rules)
             walk(res["name"], depth + 1)
 
     walk(None, 0)
@@ -109,6 +169,8 @@ def render_text(doc: dict[str, Any]) -> str:
         lines.append(f"    {key}: {json.dumps(value, indent=None)}")
     if doc["warnings"]:
         lines += ["", "Warnings:", *(f"    warning: {w}" for w in doc["warnings"])]
+    if doc.get("notes"):
+        lines += ["", "Notes:", *(f"    note: {n}" for n in doc["notes"])]
     return "\n".join(lines)
 
 
@@ -123,6 +185,8 @@ def render_markdown(doc: dict[str, Any], cost_markdown: str = "") -> str:
         lines += [cost_markdown, ""]
     if doc["warnings"]:
         lines += ["**Warnings**", "", *(f"- {w}" for w in doc["warnings"]), ""]
+    if doc.get("notes"):
+        lines += ["**Notes**", "", *(f"- {n}" for n in doc["notes"]), ""]
     lines += ["<details><summary>Full plan</summary>", "", "```", render_text(doc), "```", "</details>"]
     return "\n".join(lines)
 
@@ -170,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{stack_file}: no such stack file (stacks: {known})", file=sys.stderr)
         return 2
     try:
-        result = plan(stack_file)
+        result, notes = plan_with_notes(stack_file)
     except ConfigError as err:
         print(f"invalid stack configuration:\n{err}", file=sys.stderr)
         return 2
@@ -183,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             (args.cloud_init_dir / f"{name}.yaml").write_text(text)
             print(args.cloud_init_dir / f"{name}.yaml")
         return 0
-    doc = to_json(result)
+    doc = to_json(result, notes)
     cost = cost_estimate(result)
     if args.format == "json":
         print(json.dumps(doc, indent=2, sort_keys=False))

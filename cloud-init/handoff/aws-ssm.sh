@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Token hand-off for EC2: read the runner's SSM SecureString once and overwrite it with a marker.
+# Token hand-off for EC2: read the runner's SSM SecureString once, then delete it.
 #
-# Settings (handoff.env): SSM_PARAMETER_NAME, AWS_REGION, CONSUMED_MARKER; optional HANDOFF_WAIT_SECONDS
-# (how long a missing parameter is waited for, default 300) and HANDOFF_RETRY_SECONDS (default 5).
-# Contract (cloud-init/README.md): the token on stdout only; exit 3 = missing, 4 = already consumed.
+# Settings (handoff.env): SSM_PARAMETER_NAME, AWS_REGION; optional HANDOFF_WAIT_SECONDS (how long a
+# missing parameter is waited for, default 300; 0 = ask once) and HANDOFF_RETRY_SECONDS (default 5).
+# Contract (cloud-init/README.md): the token on stdout only; exit 3 = missing (not published, or already
+# read and deleted). Deleting is the only way to take a token out of Parameter Store: an overwrite
+# would leave it in the parameter's history (GetParameterHistory).
 #
 # No AWS CLI and no package install: the instance role's credentials come from IMDSv2 and the two
 # Parameter Store calls are signed with curl's built-in SigV4 (Ubuntu's curl/openssl, nothing to apt-get
@@ -15,7 +17,6 @@ set -euo pipefail
 . "${ARM64_RUNNER_ETC:-/etc/arm64-runner}/handoff.env"
 : "${SSM_PARAMETER_NAME:?SSM_PARAMETER_NAME missing from handoff.env}"
 : "${AWS_REGION:?AWS_REGION missing from handoff.env}"
-: "${CONSUMED_MARKER:?CONSUMED_MARKER missing from handoff.env}"
 wait_seconds=${HANDOFF_WAIT_SECONDS:-300}
 retry_seconds=${HANDOFF_RETRY_SECONDS:-5}
 # Test-only overrides (never set in production): where IMDS and the SSM endpoint are.
@@ -82,11 +83,9 @@ ssm_call() {
   curl -sS --max-time 20 -K <(printf '%s\n' "$config") --data-binary "$2" -w '\n%{http_code}'
 }
 
-# Names and the marker are plain path characters (the component makes them), so they go into the JSON
-# bodies as they are; anything else is refused rather than quoted.
-for value in "$SSM_PARAMETER_NAME" "$CONSUMED_MARKER"; do
-  [[ "$value" =~ ^[A-Za-z0-9/_.:-]+$ ]] || { log "unexpected characters in handoff.env: $value"; exit 1; }
-done
+# The name is plain path characters (the component makes it), so it goes into the JSON bodies as it
+# is; anything else is refused rather than quoted.
+[[ "$SSM_PARAMETER_NAME" =~ ^[A-Za-z0-9/_.:-]+$ ]] || { log "unexpected characters in handoff.env"; exit 1; }
 response="" body="" error=""
 deadline=$(($(date +%s) + wait_seconds))
 while true; do
@@ -118,22 +117,18 @@ if [[ -z "$token" ]]; then
   log "parameter $SSM_PARAMETER_NAME has no value"
   exit 3
 fi
-if [[ "$token" == "$CONSUMED_MARKER" ]]; then
-  log "parameter $SSM_PARAMETER_NAME was already consumed"
-  exit 4
-fi
 
-# Read once: overwrite the value before handing the token over. If that fails the token is not used,
-# so a token that stays readable is never one that registered a runner.
-put_body="{\"Name\":\"$SSM_PARAMETER_NAME\",\"Value\":\"$CONSUMED_MARKER\",\"Type\":\"SecureString\",\"Overwrite\":true}"
+# Read once: delete the parameter (all its versions) before handing the token over. If that fails the
+# token is not used, so a token that stays readable is never one that registered a runner.
 for attempt in 1 2 3; do
   reload=""
   ((attempt > 1)) && reload=fresh
-  if load_credentials $reload && response=$(ssm_call PutParameter "$put_body") && [[ "${response##*$'\n'}" == 200 ]]; then
+  if load_credentials $reload && response=$(ssm_call DeleteParameter "{\"Name\":\"$SSM_PARAMETER_NAME\"}") &&
+    [[ "${response##*$'\n'}" == 200 ]]; then
     printf '%s\n' "$token"
     exit 0
   fi
-  log "marking $SSM_PARAMETER_NAME consumed failed (attempt $attempt): HTTP ${response##*$'\n'}"
+  log "deleting $SSM_PARAMETER_NAME failed (attempt $attempt): HTTP ${response##*$'\n'}"
   sleep "$retry_seconds"
 done
 exit 1

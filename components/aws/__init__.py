@@ -9,6 +9,7 @@ import pulumi
 
 from components.aws.network import StackNetwork, StackNetworkArgs
 from components.aws.pool import Ec2RunnerPool, HostProfile, RunnerPool, RunnerPoolArgs
+from components.aws.wake import WakeFunction, deploy_wake
 from components.config.model import AwsPool, EmulatedPool, Pool
 
 if TYPE_CHECKING:
@@ -21,8 +22,10 @@ __all__ = [
     "RunnerPoolArgs",
     "StackNetwork",
     "StackNetworkArgs",
+    "WakeFunction",
     "deploy",
     "deploy_ec2_pools",
+    "deploy_wake",
     "pool_args",
     "shared_network",
 ]
@@ -66,6 +69,7 @@ def deploy_ec2_pools(
         if not isinstance(pool, kind):
             raise TypeError(f"a {kind.__name__} deployer got a {pool.cloud} pool ({pool.name})")
         built.append(pool_class(f"pool-{pool.name}", pool_args(ctx, pool), pulumi.ResourceOptions(parent=ctx.parent)))
+    deploy_wake(ctx)  # once per stack, for the aws and emulated pools together
     return built
 
 

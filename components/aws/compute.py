@@ -15,6 +15,7 @@ nobody manages (hashicorp/terraform-provider-aws#38142).
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -24,6 +25,7 @@ import pulumi_aws as aws
 from components.bootstrap import gzip_base64
 from components.config.limits import EC2_USER_DATA_MAX_BYTES
 from components.config.model import AwsSettings, IdleAction
+from components.tags import TAG_HANDOFF, TAG_RUNNER
 
 #: Root device of Canonical's Ubuntu AMIs (the template's volume settings apply to it).
 ROOT_DEVICE = "/dev/sda1"
@@ -46,54 +48,55 @@ def shutdown_behavior(idle_action: IdleAction) -> str:
     return "terminate" if idle_action == "terminate" else "stop"
 
 
-def metadata_options(settings: AwsSettings) -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
-    return aws.ec2.LaunchTemplateMetadataOptionsArgs(
-        http_endpoint="enabled",
-        http_tokens="required",
-        http_put_response_hop_limit=settings.metadata_hop_limit,
-        instance_metadata_tags="disabled",
-    )
+def metadata_options(settings: AwsSettings) -> dict[str, Any]:
+    return {
+        "http_endpoint": "enabled",
+        "http_tokens": "required",
+        "http_put_response_hop_limit": settings.metadata_hop_limit,
+        "instance_metadata_tags": "disabled",
+    }
 
 
-def launch_template(
-    name: str,
+def launch_template_inputs(
     *,
     host: PoolHost,
     image_id: pulumi.Input[str],
     security_group_id: pulumi.Input[str],
     settings: AwsSettings,
     tags: dict[str, str],
-    opts: pulumi.ResourceOptions,
-) -> aws.ec2.LaunchTemplate:
+) -> dict[str, Any]:
+    """The pool's launch template as plain inputs: what `launch_template` creates, and what every runner's
+    registration key covers (a change makes a new template version, which replaces the instances)."""
     pool_tags = {**tags, "Name": f"arm64-runners-{host.stack}-{host.pool}"}
-    return aws.ec2.LaunchTemplate(
-        name,
-        description=f"arm64-runners {host.stack}/{host.pool}: hardened runner host",
-        image_id=image_id,
-        instance_type=host.instance_type,
-        key_name=settings.ssh_key_name,
-        vpc_security_group_ids=[security_group_id],
-        metadata_options=metadata_options(settings),
-        instance_initiated_shutdown_behavior=shutdown_behavior(host.idle_action),
-        block_device_mappings=[
-            aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                device_name=ROOT_DEVICE,
-                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                    volume_size=host.disk_gb,
-                    volume_type="gp3",
-                    encrypted="true",
-                    delete_on_termination="true",
-                ),
-            )
+    return {
+        "description": f"arm64-runners {host.stack}/{host.pool}: hardened runner host",
+        "image_id": image_id,
+        "instance_type": host.instance_type,
+        "key_name": settings.ssh_key_name,
+        "vpc_security_group_ids": [security_group_id],
+        "metadata_options": metadata_options(settings),
+        "instance_initiated_shutdown_behavior": shutdown_behavior(host.idle_action),
+        "block_device_mappings": [
+            {
+                "device_name": ROOT_DEVICE,
+                "ebs": {
+                    "volume_size": host.disk_gb,
+                    "volume_type": "gp3",
+                    "encrypted": "true",
+                    "delete_on_termination": "true",
+                },
+            }
         ],
-        tag_specifications=[
-            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=pool_tags)
-            for kind in ("instance", "volume", "network-interface")
+        "tag_specifications": [
+            {"resource_type": kind, "tags": pool_tags} for kind in ("instance", "volume", "network-interface")
         ],
-        update_default_version=True,
-        tags=pool_tags,
-        opts=opts,
-    )
+        "update_default_version": True,
+        "tags": pool_tags,
+    }
+
+
+def launch_template(name: str, inputs: dict[str, Any], opts: pulumi.ResourceOptions) -> aws.ec2.LaunchTemplate:
+    return aws.ec2.LaunchTemplate(name, **inputs, opts=opts)
 
 
 def user_data_base64(text: str) -> str:
@@ -109,7 +112,7 @@ def user_data_base64(text: str) -> str:
 
 
 @dataclass
-class RunnerHost:
+class LaunchedInstance:
     instance_id: pulumi.Output[str]
     private_ip: pulumi.Output[str]
     availability_zone: pulumi.Output[str]
@@ -124,11 +127,10 @@ def runner_instance(
     subnet_id: pulumi.Input[str],
     instance_profile: pulumi.Input[str],
     user_data: pulumi.Output[str],
-    tags: dict[str, str],
+    tags: pulumi.Input[dict[str, pulumi.Input[str]]],
     opts: pulumi.ResourceOptions,
-) -> RunnerHost:
+) -> LaunchedInstance:
     """One runner's instance; replaced whenever its user-data (i.e. its registration) changes."""
-    runner_tags = {**tags, "Name": runner_name}
     version = template.latest_version.apply(str)
     secret_user_data: pulumi.Output[str] = pulumi.Output.secret(cast(Any, user_data))
     instance_opts = pulumi.ResourceOptions.merge(
@@ -142,10 +144,10 @@ def runner_instance(
             iam_instance_profile=instance_profile,
             user_data_base64=secret_user_data,
             user_data_replace_on_change=True,
-            tags=runner_tags,
+            tags=tags,
             opts=instance_opts,
         )
-        return RunnerHost(instance.id, instance.private_ip, instance.availability_zone)
+        return LaunchedInstance(instance.id, instance.private_ip, instance.availability_zone)
     request = aws.ec2.SpotInstanceRequest(
         name,
         launch_template=aws.ec2.SpotInstanceRequestLaunchTemplateArgs(id=template.id, version=version),
@@ -156,14 +158,20 @@ def runner_instance(
         iam_instance_profile=instance_profile,
         user_data_base64=secret_user_data,
         user_data_replace_on_change=True,
-        tags=runner_tags,  # on the request; the instance gets the template's tags and the Name below
+        tags=tags,  # on the request; the instance gets the template's tags and the ones below
         opts=instance_opts,
     )
-    aws.ec2.Tag(
-        f"{name}-name",
-        resource_id=request.spot_instance_id,
-        key="Name",
-        value=runner_name,
-        opts=opts,
-    )
-    return RunnerHost(request.spot_instance_id, request.private_ip, request.availability_zone)
+    all_tags: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(tags)  # type: ignore[arg-type]
+    for key in (TAG_RUNNER, TAG_HANDOFF, "Name"):
+        value = all_tags.apply(functools.partial(_tag_value, key))
+        aws.ec2.Tag(f"{name}-{_tag_part(key)}", resource_id=request.spot_instance_id, key=key, value=value, opts=opts)
+    return LaunchedInstance(request.spot_instance_id, request.private_ip, request.availability_zone)
+
+
+def _tag_value(key: str, tags: dict[str, str]) -> str:
+    return tags[key]
+
+
+def _tag_part(key: str) -> str:
+    """`Name` keeps its old resource name (`…-name`); the others are named after their key."""
+    return key.rsplit(":", 1)[-1].lower()

@@ -1,7 +1,8 @@
 """Per-runner IAM: a role and instance profile for one instance, able to reach its own token only.
 
 One role per runner (not per pool): the hand-off grant names a single parameter ARN, so a runner can
-never read a sibling's token. Session Manager (`AmazonSSMManagedInstanceCore`) is the way in; that AWS
+never read a sibling's token. It may read that parameter and delete it (the hand-off deletes the token
+once read, components/aws/handoff.py), nothing else. Session Manager (`AmazonSSMManagedInstanceCore`) is the way in; that AWS
 policy also allows `ssm:GetParameter(s)` on every parameter, so an explicit deny takes every parameter
 read or write back except on the runner's own token (an explicit deny wins over any allow). The
 SecureString uses the AWS managed key `aws/ssm`, whose key policy already lets principals of the
@@ -17,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
-#: Every Parameter Store action that reads or changes a parameter value.
+#: Every Parameter Store action that reads or changes a parameter, its versions or their labels.
 PARAMETER_ACTIONS = (
     "ssm:GetParameter",
     "ssm:GetParameters",
@@ -27,6 +28,7 @@ PARAMETER_ACTIONS = (
     "ssm:DeleteParameter",
     "ssm:DeleteParameters",
     "ssm:LabelParameterVersion",
+    "ssm:UnlabelParameterVersion",
 )
 
 
@@ -42,14 +44,14 @@ def assume_role_policy() -> str:
 
 
 def handoff_policy(parameter_arn: str) -> str:
-    """Read the token and overwrite it with the consumed marker, on exactly one parameter."""
+    """Read the token and delete it, on exactly one parameter."""
     document: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Sid": "ReadOnceOwnToken",
                 "Effect": "Allow",
-                "Action": ["ssm:GetParameter", "ssm:PutParameter"],
+                "Action": ["ssm:GetParameter", "ssm:DeleteParameter"],
                 "Resource": parameter_arn,
             },
             {

@@ -1,4 +1,11 @@
-"""A pool of runners on EC2: registration, token hand-off, identity and instance per runner.
+"""A pool of runners on EC2: the pool's launch template and image, and one Runner per slot.
+
+Creates, under `arm64-runners:<profile.module>:RunnerPool` `{name}`:
+- `{name}-image` (a pinned AMI lookup) and `{name}-template` (launch template: image, type, IMDSv2, encrypted
+  gp3 root, no-ingress security group, shutdown behaviour, tags);
+- per runner i, a `Runner` `{name}-{i}` (components/runner.py) whose EC2 part is `Ec2Host.launch`: the SSM
+  hand-off `{name}-{i}-token`, the role `{name}-{i}-role` (+ policy, Session Manager attachment, instance
+  profile) and the instance `{name}-{i}-instance` (a persistent spot request for spot pools).
 
 `aws` pools (Graviton, native arm64) and `emulated` pools (x86_64 hosts running the arm64 runner under
 QEMU) are the same machinery; a `HostProfile` says what differs (architecture, instance-type check,
@@ -8,29 +15,33 @@ its own profile.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.compute import PoolHost, RunnerHost, launch_template, runner_instance, user_data_base64
-from components.aws.handoff import handoff_for, parameter_name, token_parameter
+from components.aws.compute import PoolHost, launch_template, launch_template_inputs, runner_instance, user_data_base64
+from components.aws.handoff import (
+    PLACEHOLDER_GENERATION,
+    SsmHandoff,
+    generation,
+    handoff_for,
+    parameter_arn,
+    parameter_name,
+)
 from components.aws.identity import RunnerIdentity
 from components.aws.image import Architecture, pool_image
 from components.aws.network import StackNetwork, StackNetworkArgs
-from components.bootstrap import BootstrapSpec, render_user_data, template_digest
+from components.bootstrap import TokenHandoff
 from components.config.limits import is_graviton
 from components.config.model import AwsPool, EmulatedPool, StackConfig
-from components.github import RunnerRegistration, RunnerRegistrationArgs
-from components.tags import pool_tags
+from components.github import RunnerRegistration
+from components.runner import RunnerSlot, check_user_data, deploy_runners
+from components.tags import TAG_HANDOFF, TAG_RUNNER, pool_tags
 
 Ec2Pool = AwsPool | EmulatedPool
-#: The longest region name AWS uses, for the user-data size check before the real region is known.
-LONGEST_REGION = "ap-southeast-5"
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,92 @@ class RunnerPoolArgs:
     registration_depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Ec2Boot:
+    """How an EC2 runner of the pool boots (components.runner.HostBoot): its user-data, its hand-off."""
+
+    config: StackConfig
+    pool: Ec2Pool
+    profile: HostProfile
+    region: str
+
+    @property
+    def variant(self) -> Literal["native", "emulated"]:
+        return self.profile.variant
+
+    def parameter(self, slot: RunnerSlot, registration_id: str | None) -> str:
+        gen = generation(registration_id) if registration_id is not None else PLACEHOLDER_GENERATION
+        return parameter_name(self.config.stack, slot.name, gen)
+
+    def handoff(self, slot: RunnerSlot, registration_id: str | None) -> TokenHandoff:
+        return handoff_for(self.parameter(slot, registration_id), self.region)
+
+    def encode_user_data(self, slot: RunnerSlot, text: str) -> str:
+        return user_data_base64(text)
+
+
+@dataclass(frozen=True)
+class Ec2Host(Ec2Boot):
+    """The EC2 part of every runner of one pool (components.runner.RunnerHost)."""
+
+    network: StackNetwork
+    template: aws.ec2.LaunchTemplate
+    #: The inputs `template` was created from: a change is a new template version, a new instance.
+    template_inputs: Mapping[str, Any]
+    partition: pulumi.Output[str]
+    account: pulumi.Output[str]
+    tags: Mapping[str, str]
+
+    def subnet_id(self, slot: RunnerSlot) -> pulumi.Output[str]:
+        return self.network.subnet_ids.apply(lambda ids: ids[slot.index % len(ids)])
+
+    def shape(self, slot: RunnerSlot) -> pulumi.Input[Mapping[str, Any]]:
+        return {"template": dict(self.template_inputs), "subnet_id": self.subnet_id(slot), "spot": self.pool.spot}
+
+    def launch(
+        self,
+        name: str,
+        slot: RunnerSlot,
+        registration: RunnerRegistration,
+        user_data: pulumi.Output[str],
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Output[dict[str, Any]]:
+        parameter = registration.id.apply(lambda rid: self.parameter(slot, rid))
+        handoff = SsmHandoff(
+            f"{name}-token",
+            region=self.region,
+            parameter_name=parameter,
+            token=registration.token,
+            ephemeral=self.config.runner.ephemeral,
+            runner_name=slot.name,
+            tags=dict(self.tags),
+            opts=opts,
+        )
+        arn = pulumi.Output.all(self.partition, self.account, handoff.parameter_name).apply(
+            lambda v: parameter_arn(v[0], self.region, v[1], v[2])
+        )
+        identity = RunnerIdentity(name, parameter_arn=arn, tags=dict(self.tags), opts=opts)
+        instance = runner_instance(
+            f"{name}-instance",
+            runner_name=slot.name,
+            template=self.template,
+            spot=self.pool.spot,
+            subnet_id=self.subnet_id(slot),
+            instance_profile=identity.profile.name,
+            user_data=user_data,
+            tags=handoff.parameter_name.apply(
+                lambda p: {**self.tags, "Name": slot.name, TAG_RUNNER: slot.name, TAG_HANDOFF: p}
+            ),
+            # The role must allow the hand-off, and the token be there, before the instance boots.
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(depends_on=[handoff, identity.policy, identity.ssm_core])
+            ),
+        )
+        return pulumi.Output.all(instance.instance_id, instance.private_ip, instance.availability_zone).apply(
+            lambda v: runner_record(slot, self.region, v[0], v[1], v[2])
+        )
+
+
 class Ec2RunnerPool(pulumi.ComponentResource):
     """`.runners`: per runner name, instance_id, private_ip, availability_zone, ssm/console commands."""
 
@@ -85,10 +182,14 @@ class Ec2RunnerPool(pulumi.ComponentResource):
         super().__init__(f"arm64-runners:{profile.module}:RunnerPool", name, None, opts)
         config, pool = args.config, args.pool
         check_instance_type(pool, profile)
+        if config.aws.region is None:
+            raise ValueError("aws and emulated pools need aws:region (validation requires it)")
         child = pulumi.ResourceOptions(parent=self)
         self.labels = list(config.runner_labels(pool))
         self.runs_on = "runs-on: [" + ", ".join(self.labels) + "]"
-        check_user_data_size(config, pool, profile)
+        boot = Ec2Boot(config=config, pool=pool, profile=profile, region=config.aws.region)
+        slots = [RunnerSlot(config, pool, index) for index in range(pool.count)]
+        check_user_data(slots, boot)
 
         network = args.network or StackNetwork(
             f"{name}-network", StackNetworkArgs(stack=config.stack, settings=config.aws), child
@@ -103,85 +204,25 @@ class Ec2RunnerPool(pulumi.ComponentResource):
             spot=pool.spot,
             idle_action=config.runner.idle_action,
         )
-        template = launch_template(
-            f"{name}-template",
+        template_inputs = launch_template_inputs(
             host=host,
             image_id=image_id,
             security_group_id=network.security_group_id,
             settings=config.aws,
             tags=tags,
-            opts=child,
         )
-        region = pulumi.Output.from_input(config.aws.region) if config.aws.region else _current_region(child)
-        runners = [
-            self._runner(name, index, args, profile, host, template, image_id, network, region, tags, child)
-            for index in range(pool.count)
-        ]
-        self.runners = pulumi.Output.all(*runners).apply(list)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        ec2 = Ec2Host(
+            **vars(boot),
+            network=network,
+            template=launch_template(f"{name}-template", template_inputs, child),
+            template_inputs=template_inputs,
+            partition=aws.get_partition_output(opts=invoke).partition,
+            account=aws.get_caller_identity_output(opts=invoke).account_id,
+            tags=tags,
+        )
+        self.runners = deploy_runners(name, slots, ec2, args.github_token, args.registration_depends_on, child)
         self.register_outputs({"runners": self.runners, "labels": self.labels, "runs_on": self.runs_on})
-
-    def _runner(
-        self,
-        name: str,
-        index: int,
-        args: RunnerPoolArgs,
-        profile: HostProfile,
-        host: PoolHost,
-        template: aws.ec2.LaunchTemplate,
-        image_id: pulumi.Output[str],
-        network: StackNetwork,
-        region: pulumi.Output[str],
-        tags: dict[str, str],
-        opts: pulumi.ResourceOptions,
-    ) -> pulumi.Output[dict[str, Any]]:
-        config, pool = args.config, args.pool
-        runner_name = config.runner_name(pool, index)
-        prefix = f"{name}-{index}"
-        registration = RunnerRegistration(
-            f"{prefix}-registration",
-            RunnerRegistrationArgs.for_runner(
-                config,
-                runner_name,
-                self.labels,
-                image_id.apply(lambda ami: replacement_fingerprint(config, pool, profile, host, runner_name, ami)),
-                args.github_token,
-            ),
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(args.registration_depends_on))),
-        )
-        parameter = token_parameter(
-            f"{prefix}-token",
-            stack=config.stack,
-            runner_name=runner_name,
-            registration_id=registration.id,
-            token=registration.token,
-            ephemeral=config.runner.ephemeral,
-            tags=tags,
-            opts=opts,
-        )
-        identity = RunnerIdentity(prefix, parameter_arn=parameter.arn, tags=tags, opts=opts)
-        user_data = pulumi.Output.all(parameter.name, region).apply(
-            lambda values: user_data_base64(
-                render_user_data(bootstrap_spec(config, pool, profile, runner_name, values[0], values[1]))
-            )
-        )
-        subnet_id = network.subnet_ids.apply(lambda ids: ids[index % len(ids)])
-        instance: RunnerHost = runner_instance(
-            f"{prefix}-instance",
-            runner_name=runner_name,
-            template=template,
-            spot=pool.spot,
-            subnet_id=subnet_id,
-            instance_profile=identity.profile.name,
-            user_data=user_data,
-            tags=tags,
-            # The role must allow the hand-off before the instance boots and reads its token.
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=[identity.policy, identity.ssm_core])
-            ),
-        )
-        return pulumi.Output.all(instance.instance_id, instance.private_ip, instance.availability_zone, region).apply(
-            lambda v: runner_record(runner_name, pool, v[0], v[1], v[2], v[3])
-        )
 
 
 def check_instance_type(pool: Ec2Pool, profile: HostProfile) -> None:
@@ -193,65 +234,11 @@ def check_instance_type(pool: Ec2Pool, profile: HostProfile) -> None:
         )
 
 
-def bootstrap_spec(
-    config: StackConfig, pool: Ec2Pool, profile: HostProfile, runner_name: str, parameter: str, region: str
-) -> BootstrapSpec:
-    return BootstrapSpec(
-        runner_name=runner_name,
-        registration_url=config.github.registration_url,
-        labels=config.runner_labels(pool),
-        runner=config.runner,
-        runner_group=config.github.runner_group,
-        handoff=handoff_for(parameter, region),
-        variant=profile.variant,
-    )
-
-
-def check_user_data_size(config: StackConfig, pool: Ec2Pool, profile: HostProfile) -> None:
-    """Fail the preview, before any resource exists, when a runner's user-data cannot fit in EC2's 16 KiB.
-
-    Rendered with the longest values the real render can see (last runner's name, a full-length
-    parameter path, the longest region name); the real render is checked again when it is known.
-    """
-    runner_name = config.runner_name(pool, max(pool.count - 1, 0))
-    longest_parameter = parameter_name(config.stack, runner_name, "f" * 12)
-    region = config.aws.region or LONGEST_REGION
-    spec = bootstrap_spec(config, pool, profile, runner_name, longest_parameter, region)
-    user_data_base64(render_user_data(spec))
-
-
-def replacement_fingerprint(
-    config: StackConfig, pool: Ec2Pool, profile: HostProfile, host: PoolHost, runner_name: str, ami: str
-) -> str:
-    """Everything whose change needs a new instance, hence a new registration (and token)."""
-    settings = {
-        "runner_name": runner_name,
-        "labels": list(config.runner_labels(pool)),
-        "runner_version": config.runner.version,
-        "runner_sha256": config.runner.sha256,
-        "ephemeral": config.runner.ephemeral,
-        "runner_group": config.github.runner_group,
-        "registration_url": config.github.registration_url,
-        "ami": ami,
-        "instance_type": host.instance_type,
-        "disk_gb": host.disk_gb,
-        "spot": host.spot,
-        "idle_action": host.idle_action,
-        "metadata_hop_limit": config.aws.metadata_hop_limit,
-        "ssh_key_name": config.aws.ssh_key_name,
-        "variant": profile.variant,
-        "template_digest": template_digest(profile.variant),
-    }
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
-
-
-def runner_record(
-    runner_name: str, pool: Ec2Pool, instance_id: str, private_ip: str, zone: str, region: str
-) -> dict[str, Any]:
+def runner_record(slot: RunnerSlot, region: str, instance_id: str, private_ip: str, zone: str) -> dict[str, Any]:
     return {
-        "name": runner_name,
-        "cloud": pool.cloud,
-        "pool": pool.name,
+        "name": slot.name,
+        "cloud": slot.pool.cloud,
+        "pool": slot.pool.name,
         "instance_id": instance_id,
         "private_ip": private_ip,
         "availability_zone": zone,
@@ -260,10 +247,6 @@ def runner_record(
             f"aws ec2 get-console-output --region {region} --instance-id {instance_id} --latest --output text"
         ),
     }
-
-
-def _current_region(opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-    return aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=opts.parent)).region
 
 
 class RunnerPool(Ec2RunnerPool):

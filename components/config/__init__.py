@@ -1,6 +1,14 @@
 """The validated stack configuration: `load_from_pulumi()` in the program, `load_stack_file()` in tools."""
 
-from components.config.load import PROJECT, RawConfig, load_from_pulumi, load_stack_file, read_stack_file, validate
+from components.config.load import (
+    PROJECT,
+    RawConfig,
+    load_from_pulumi,
+    load_stack_file,
+    read_stack_bytes,
+    read_stack_file,
+    validate,
+)
 from components.config.model import StackConfig
 from components.config.reader import ConfigError, Problem
 
@@ -12,6 +20,7 @@ __all__ = [
     "StackConfig",
     "load_from_pulumi",
     "load_stack_file",
+    "read_stack_bytes",
     "read_stack_file",
     "validate",
 ]

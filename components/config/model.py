@@ -150,6 +150,8 @@ class AwsSettings:
     #: IMDSv2 hop limit; 1 keeps containers away from instance credentials.
     metadata_hop_limit: int = 1
     ssh_key_name: str | None = None
+    #: A queued `workflow_job` starts a stopped runner (wake function + webhook), with idleAction stop.
+    wake_on_job: bool = True
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,8 @@ class StackConfig:
     ttl_hours: int | None = None
     #: Share of the month runners are busy, for the cost estimate's idle-action savings.
     utilisation: float = 0.25
+    #: The scheduled `pulumi up --refresh` of up.yml reconciles this stack (False: only pushes and dispatches).
+    reconcile: bool = True
 
     @property
     def clouds(self) -> frozenset[str]:

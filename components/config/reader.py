@@ -7,6 +7,7 @@ reported with a did-you-mean. Problems are collected, not raised, so one run sho
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,10 +20,13 @@ class Problem:
     path: str
     message: str
     hint: str = ""
+    #: 1-based line in the stack file, when the problem was found while reading the YAML.
+    line: int = 0
 
     def render(self, stack_file: str) -> str:
         hint = f"\n    hint: {self.hint}" if self.hint else ""
-        return f"{stack_file}: {self.path}: {self.message}{hint}"
+        where = f"{stack_file}:{self.line}" if self.line else stack_file
+        return f"{where}: {self.path}: {self.message}{hint}"
 
 
 class ConfigError(Exception):
@@ -35,6 +39,10 @@ class ConfigError(Exception):
 
 
 _TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+_EXAMPLES = {bool: "true", int: "2", float: "0.5", str: "text"}
+#: Plain top-level values reach a Pulumi program as strings; these are the ones taken as numbers.
+_INT_TEXT = re.compile(r"-?[0-9]{1,18}\Z")
+_FLOAT_TEXT = re.compile(r"-?([0-9]{1,18}(\.[0-9]{0,18})?|\.[0-9]{1,18})([eE][-+]?[0-9]{1,3})?\Z")
 
 
 def type_name(kind: type) -> str:
@@ -60,10 +68,13 @@ _MISSING: Any = object()
 class Section:
     """Reads the keys of one mapping at `path`; call `done()` to report keys that were not read."""
 
-    def __init__(self, problems: Problems, path: str, data: Any, *, sep: str = "."):
+    def __init__(self, problems: Problems, path: str, data: Any, *, sep: str = ".", plain_strings: bool = False):
         self.problems = problems
         self.path = path
         self.sep = sep
+        #: True for the top-level keys: Pulumi hands plain values to the program as strings ("48"),
+        #: so "48" is a number there. Inside objects (JSON) a quoted "2" is a string and refused.
+        self.plain_strings = plain_strings
         self.read_keys: list[str] = []
         self.valid = isinstance(data, Mapping)
         if data is not None and not self.valid:
@@ -96,16 +107,21 @@ class Section:
         """
         self.read_keys.append(key)
         path = self.key_path(key)
-        if key not in self.data or self.data[key] is None:
+        if key not in self.data:
             if default is _MISSING:
                 self.problems.add(path, "is required but missing", hint)
                 return None  # type: ignore[return-value]
             return default
         value = self.data[key]
-        value = _coerce(value, kind)
+        if value is None:
+            self.problems.add(
+                path, "is empty (null)", f"give it a value, e.g. {key}: {_EXAMPLES.get(kind)}, or remove the key"
+            )
+            return default if default is not _MISSING else None  # type: ignore[return-value]
+        value = _coerce(value, kind) if self.plain_strings else _widen(value, kind)
         if not _is_kind(value, kind):
             self.problems.add(
-                path, f"must be {type_name(kind)}, got {value!r}", hint or f"write it as {type_name(kind)}"
+                path, f"must be {type_name(kind)}, got {_shown(value)}", _type_hint(key, kind, value, hint)
             )
             return default if default is not _MISSING else None  # type: ignore[return-value]
         if choices is not None and value not in choices:
@@ -127,20 +143,37 @@ class Section:
         *,
         check: Callable[[Any], str | None] | None = None,
         hint: str = "",
+        max_items: int | None = None,
     ) -> tuple[T, ...]:
         self.read_keys.append(key)
         path = self.key_path(key)
-        value = self.data.get(key)
+        if key not in self.data:
+            return tuple(default)
+        value = self.data[key]
         if value is None:
+            self.problems.add(path, "is empty (null)", f"write {key}: [] for an empty list, or remove the key")
             return tuple(default)
         if not isinstance(value, list):
-            self.problems.add(path, f"must be a list of {type_name(kind)}, got {value!r}", hint)
+            plural = {bool: "true/false values", int: "whole numbers", str: "strings"}.get(kind, type_name(kind))
+            example = f"[{value}]" if _is_kind(value, kind) else f"[{_EXAMPLES.get(kind)}, ...]"
+            self.problems.add(
+                path,
+                f"must be a list of {plural}, got {_shown(value)}",
+                f"write a list, even for one item: {key}: {example}",
+            )
+            return tuple(default)
+        if max_items is not None and len(value) > max_items:
+            self.problems.add(path, f"has {len(value)} items; at most {max_items}", hint)
             return tuple(default)
         items: list[T] = []
         for i, item in enumerate(value):
-            item = _coerce(item, kind)
+            item = _widen(item, kind)
             if not _is_kind(item, kind):
-                self.problems.add(f"{path}[{i}]", f"must be {type_name(kind)}, got {item!r}", hint)
+                self.problems.add(
+                    f"{path}[{i}]",
+                    f"must be {type_name(kind)}, got {_shown(item)}",
+                    _type_hint(key, kind, item, hint),
+                )
                 continue
             message = check(item) if check else None
             if message:
@@ -157,20 +190,35 @@ class Section:
 
 
 def _coerce(value: Any, kind: type) -> Any:
-    """Plain top-level Pulumi config values arrive as strings; accept "30" for an int and "true" for a bool."""
+    """Plain top-level Pulumi config values arrive as strings; accept "30" for an int and "true" for a bool
+    (ASCII digits only: "²" and "--5" pass str.isdigit-style checks and then fail int())."""
     if isinstance(value, str):
-        if kind is int and value.strip().lstrip("-").isdigit():
+        if kind is int and _INT_TEXT.match(value):
             return int(value)
-        if kind is bool and value.lower() in ("true", "false"):
+        if kind is bool and value in ("true", "false", "True", "False", "TRUE", "FALSE"):
             return value.lower() == "true"
-        if kind is float:
-            try:
-                return float(value)
-            except ValueError:
-                return value
+        if kind is float and _FLOAT_TEXT.match(value):
+            return float(value)
+    return _widen(value, kind)
+
+
+def _widen(value: Any, kind: type) -> Any:
+    """A whole number where a number is asked for."""
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_hint(key: str, kind: type, value: Any, hint: str) -> str:
+    """A quoted number or boolean gets the one hint that fixes it; otherwise the caller's or a generic one."""
+    if isinstance(value, str) and kind in (int, float, bool) and _coerce(value, kind) is not value:
+        return f"remove the quotes: {key}: {value} (a quoted value is a string)"
+    return hint or f"write it as {type_name(kind)}, e.g. {key}: {_EXAMPLES.get(kind)}"
 
 
 def _is_kind(value: Any, kind: type) -> bool:

@@ -3,13 +3,16 @@
 Why not `pulumi_github.get_actions_registration_token`: that invoke mints a new token on every
 preview and up, and does not mark it secret, so every preview would show a user-data change and the
 token would sit in plaintext in the state. This resource mints once at create, keeps the token as a
-secret output, and is replaced only together with the instance it serves (same
-`replacement_fingerprint`). A deliberate re-mint is:
+secret output, and is replaced only together with the instance it serves (components/runner.py). A
+refresh asks GitHub whether its runner still exists and drops the registration when nothing can bring
+the runner back (components/github/provider.py), so `pulumi up --refresh` heals a slot. A deliberate
+re-mint is:
 
     pulumi up --replace '<urn of the RunnerRegistration>'
 
-`pulumi destroy` removes the runner from GitHub by name. If the stored credential no longer works at
-that time, export ARM64_RUNNERS_GITHUB_TOKEN with a valid one and rerun the destroy.
+`pulumi destroy` removes the runner from GitHub by name. Refresh and destroy use the credential stored
+at create; when it no longer works (rotated, or an App installation token past its hour), export
+ARM64_RUNNERS_GITHUB_TOKEN with a valid one first.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pulumi
 import pulumi.dynamic
 
 from components.config.model import StackConfig
+from components.dynamic import DynamicResource
 from components.github.provider import RunnerRegistrationProvider
 
 
@@ -36,12 +40,15 @@ class RunnerRegistrationArgs:
     #: Org runner group name (None = default group). An Output (e.g. the group resource's name)
     #: makes the registration wait for the group.
     runner_group: pulumi.Input[str] | None
-    #: Anything whose change replaces the instance; the registration is replaced with it.
+    #: Digest of what shapes the instance (components/runner.py): a change replaces both.
     replacement_fingerprint: pulumi.Input[str]
     #: The stack's GitHub credential; stored only as a secret.
     github_token: pulumi.Input[str] = field(repr=False)
     #: How long destroy waits for a runner that is running a job.
     busy_timeout_seconds: int = 600
+    #: Whether the host powers itself off when idle (idleAction stop): then an offline runner is a
+    #: stopped host that comes back; otherwise a runner offline for long is a lost host (refresh heals it).
+    stops_when_idle: bool = False
 
     @classmethod
     def for_runner(
@@ -62,10 +69,11 @@ class RunnerRegistrationArgs:
             runner_group=config.github.runner_group,
             replacement_fingerprint=fingerprint,
             github_token=github_token,
+            stops_when_idle=config.runner.idle_action == "stop",
         )
 
 
-class RunnerRegistration(pulumi.dynamic.Resource):
+class RunnerRegistration(DynamicResource):
     """`.token` (secret): a registration token, or the encoded JIT config when ephemeral."""
 
     token: pulumi.Output[str]
@@ -91,6 +99,7 @@ class RunnerRegistration(pulumi.dynamic.Resource):
             "replacement_fingerprint": args.replacement_fingerprint,
             "github_token": pulumi.Output.secret(args.github_token),
             "busy_timeout_seconds": args.busy_timeout_seconds,
+            "stops_when_idle": args.stops_when_idle,
             "token": None,
             "expires_at": None,
             "runner_id": None,

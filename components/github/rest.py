@@ -43,7 +43,13 @@ class NotFoundError(GithubApiError):
 
 
 class UnprocessableError(GithubApiError):
-    """422 / 409: GitHub refused the request as stated (e.g. a runner still running a job)."""
+    """422 / 409: GitHub refused the request as stated (e.g. a runner still running a job).
+
+    `github_message` is GitHub's own wording, for callers that must tell one refusal from another."""
+
+    def __init__(self, message: str, status: int | None = None, github_message: str = "") -> None:
+        super().__init__(message, status)
+        self.github_message = github_message
 
 
 class RateLimitedError(GithubApiError):
@@ -203,7 +209,7 @@ class GithubClient:
                 status,
             )
         if status in (409, 422):
-            return UnprocessableError(f"{what}: GitHub refused it ({status} {message})", status)
+            return UnprocessableError(f"{what}: GitHub refused it ({status} {message})", status, message)
         return GithubApiError(f"{what}: GitHub answered {status} ({message})", status)
 
 

@@ -23,6 +23,19 @@ class RunnerBusyError(GithubApiError):
     """The runner kept running a job for longer than the bounded wait."""
 
 
+#: What GitHub answers (422) when asked to delete a runner that is running a job: `Bad request - Runner
+#: "<name>" is still running a job` (the wording actions-runner-controller quotes and relies on). GitHub's
+#: OpenAPI description documents 422 on this endpoint more broadly, "Validation failed, or the endpoint has
+#: been spammed", so a 422 counts as busy only when it says so.
+BUSY_ANSWER = "still running a job"
+
+
+def is_busy_answer(error: GithubApiError) -> bool:
+    """Whether GitHub refused a runner's delete because the runner is running a job."""
+    message = getattr(error, "github_message", "") or str(error)
+    return error.status == 422 and BUSY_ANSWER in message.lower()
+
+
 @dataclass(frozen=True)
 class MintedToken:
     token: str
@@ -35,16 +48,20 @@ class JitConfig:
     runner_id: int
 
 
-def list_runners(client: GithubClient, scope_path: str, prefix: str = "") -> list[dict[str, Any]]:
-    """Every runner of the scope whose name starts with `prefix` (all pages)."""
+def list_runners(
+    client: GithubClient, scope_path: str, prefix: str = "", *, name: str | None = None
+) -> list[dict[str, Any]]:
+    """Every runner of the scope whose name starts with `prefix` (all pages).
+
+    `name` asks GitHub for that runner only (the list endpoint's `name` filter: one call). A server that
+    ignores the filter answers full pages, which are then walked like an unfiltered list."""
     runners: list[dict[str, Any]] = []
     page = 1
     while True:
-        answer = client.request(
-            "GET",
-            f"{scope_path}/actions/runners",
-            query={"per_page": PAGE_SIZE, "page": page},
-        )
+        query: dict[str, Any] = {"per_page": PAGE_SIZE, "page": page}
+        if name is not None:
+            query["name"] = name
+        answer = client.request("GET", f"{scope_path}/actions/runners", query=query)
         batch = (answer.data or {}).get("runners", [])
         runners.extend(r for r in batch if str(r.get("name", "")).startswith(prefix))
         if len(batch) < PAGE_SIZE:
@@ -53,7 +70,8 @@ def list_runners(client: GithubClient, scope_path: str, prefix: str = "") -> lis
 
 
 def find_runner(client: GithubClient, scope_path: str, name: str) -> dict[str, Any] | None:
-    for runner in list_runners(client, scope_path, name):
+    """The runner called `name`: usually one call, whatever the number of runners in the scope."""
+    for runner in list_runners(client, scope_path, name, name=name):
         if runner.get("name") == name:
             return runner
     return None
@@ -108,6 +126,27 @@ def generate_jit_config(
     )
 
 
+def generate_jit_config_for_slot(
+    client: GithubClient,
+    scope_path: str,
+    name: str,
+    labels: list[str],
+    runner_group_id: int,
+    *,
+    busy_timeout_seconds: float,
+    poll_seconds: float = 15.0,
+) -> JitConfig:
+    """A JIT config for the runner slot `name`. A runner already holding the name (a create whose answer
+    was lost, or an ephemeral runner that never got its job) belongs to this slot: it is removed first."""
+    try:
+        return generate_jit_config(client, scope_path, name, labels, runner_group_id)
+    except UnprocessableError as conflict:
+        if conflict.status != 409:
+            raise
+    delete_runner(client, scope_path, name, busy_timeout_seconds=busy_timeout_seconds, poll_seconds=poll_seconds)
+    return generate_jit_config(client, scope_path, name, labels, runner_group_id)
+
+
 def delete_runner(
     client: GithubClient,
     scope_path: str,
@@ -132,8 +171,10 @@ def delete_runner(
                 return True
             except NotFoundError:
                 return False
-            except UnprocessableError:
-                pass  # became busy between the list and the delete: wait like any busy runner
+            except UnprocessableError as refused:
+                if not is_busy_answer(refused):
+                    raise  # another refusal: GitHub's own message says what
+                # became busy between the list and the delete: wait like any busy runner
         if waited >= busy_timeout_seconds:
             raise RunnerBusyError(
                 f"runner {name!r} in {scope_path} is still running a job after "

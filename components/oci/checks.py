@@ -1,9 +1,9 @@
 """Checks an OCI pool must pass before any resource is declared, with messages that say what to change.
 
-The stack-wide checks (free-tier totals, ssh CIDR) live in components/config; these are the ones only the
-OCI component knows how to judge: the shape, its memory-per-OCPU ratio, the boot volume and the size of
-the instance metadata (user data + hand-off keys), which OCI caps at 32,000 bytes and refuses only at
-launch — too late for a preview.
+Every limit is components/config's (limits.py, rules.py, pools.py): `check_pool` applies the validator's
+own rules again to the pool it is given. What only the OCI component can judge is the size of the
+instance metadata (user data + hand-off keys), which OCI caps at 32,000 bytes and refuses only at launch
+— too late for a preview.
 """
 
 from __future__ import annotations
@@ -11,14 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from components.config.limits import (
-    OCI_A1_GB_PER_OCPU,
-    OCI_A1_MAX_OCPUS,
-    OCI_ARM_SHAPES,
-    OCI_METADATA_MAX_BYTES,
-    OCI_MIN_BOOT_VOLUME_GB,
-)
+from components.config import limits, rules
+from components.config.limits import OCI_METADATA_MAX_BYTES
 from components.config.model import OciPool
+from components.config.pools import oci_memory_problem, oci_shape_problem
 
 #: Room kept in the metadata for the hand-off value while it is still unknown (preview): a registration
 #: token is ~30 bytes; an encoded JIT config (ephemeral runners) is a few KB of base64 JSON.
@@ -30,25 +26,18 @@ class OciPoolError(ValueError):
 
 
 def check_pool(pool: OciPool) -> None:
-    """Raise OciPoolError when the pool is not an A1 shape within OCI's limits."""
-    where = f"pool '{pool.name}'"
-    if pool.shape not in OCI_ARM_SHAPES:
-        raise OciPoolError(
-            f"{where}: shape {pool.shape} is not supported; use one of {', '.join(sorted(OCI_ARM_SHAPES))}"
-            " (Ampere A1: arm64, and the only shape in OCI's Always Free allowance)"
-        )
-    if not 1 <= pool.ocpus <= OCI_A1_MAX_OCPUS:
-        raise OciPoolError(f"{where}: ocpus must be between 1 and {OCI_A1_MAX_OCPUS}, got {pool.ocpus}")
-    low, high = OCI_A1_GB_PER_OCPU
-    if not low * pool.ocpus <= pool.memory_gb <= high * pool.ocpus:
-        raise OciPoolError(
-            f"{where}: memoryGb {pool.memory_gb} is outside {pool.shape}'s {low}-{high} GB per OCPU; with "
-            f"{pool.ocpus} OCPU use {low * pool.ocpus}-{high * pool.ocpus} GB"
-        )
-    if pool.disk_gb < OCI_MIN_BOOT_VOLUME_GB:
-        raise OciPoolError(f"{where}: diskGb must be at least {OCI_MIN_BOOT_VOLUME_GB} (OCI boot volume minimum)")
-    if not pool.availability_domains:
-        raise OciPoolError(f"{where}: availabilityDomains must list at least one domain number")
+    """Raise OciPoolError when the pool breaks a rule of components/config (the same functions the
+    validator calls: a pool built without the validator, e.g. in code, is held to the same rules)."""
+    problems = {
+        "shape": oci_shape_problem(pool.shape),
+        "ocpus": rules.between(1, limits.OCI_A1_MAX_OCPUS, "OCPUs")(pool.ocpus),
+        "memoryGb": oci_memory_problem(pool.ocpus, pool.memory_gb),
+        "diskGb": rules.between(limits.OCI_MIN_BOOT_VOLUME_GB, limits.OCI_MAX_BOOT_VOLUME_GB, "GB")(pool.disk_gb),
+        "availabilityDomains": None if pool.availability_domains else "must list at least one domain number",
+    }
+    for key, problem in problems.items():
+        if problem:
+            raise OciPoolError(f"pool '{pool.name}': {key} {problem}")
 
 
 def metadata_bytes(metadata: Mapping[str, str]) -> int:

@@ -1,28 +1,29 @@
-"""A pool of runners on Oracle Cloud Ampere A1: capacity choice, pinned image, per runner a GitHub
-registration and a VM.Standard.A1.Flex instance that receives its token through instance metadata.
+"""A pool of runners on Oracle Cloud Ampere A1: capacity choice, pinned image, and one Runner per slot.
 
-Per pool: one ComputeCapacityReport per candidate availability domain (components.oci.capacity) and one
-pinned image (components.oci.image). Per runner i: `{name}-{i}-registration` and `{name}-{i}-instance`.
-The two are replaced together: the registration's fingerprint covers everything that replaces the
-instance (user data, image, shape, OCPUs, memory, disk, domain, subnet), and the instance is replaced
-whenever its metadata — which carries the registration's token — changes.
+Creates, under `arm64-runners:oci:RunnerPool` `{name}`:
+- one ComputeCapacityReport per candidate availability domain (components.oci.capacity), the chosen
+  domain pinned (`{name}-domain-…`), and the pinned image (components.oci.image);
+- per runner i, a `Runner` `{name}-{i}` (components/runner.py) whose OCI part is `OciHost.launch`: the
+  VM.Standard.A1.Flex instance `{name}-{i}-instance`, whose metadata carries the registration's token.
+
+The registration and the instance are replaced together (components/runner.py): the registration's key
+covers the user data and `OciHost.shape` — the instance's inputs besides its metadata — and the instance is
+replaced whenever its metadata, which carries the registration's token, changes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import pulumi
 import pulumi_oci as oci
 
-from components.bootstrap import BootstrapSpec, gzip_base64, render_user_data, template_digest
+from components.bootstrap import TokenHandoff, gzip_base64
 from components.config.limits import OCI_IDLE_RECLAIM_DAYS
 from components.config.model import OciPool, OciSettings, StackConfig
-from components.github import RunnerRegistration, RunnerRegistrationArgs
+from components.github import RunnerRegistration
 from components.oci import commands
 from components.oci.capacity import CapacityChoice
 from components.oci.checks import TOKEN_RESERVE_BYTES, check_metadata_size, check_pool
@@ -30,6 +31,7 @@ from components.oci.handoff import HANDOFF, instance_metadata
 from components.oci.image import resolve_image
 from components.oci.network import StackNetwork, StackNetworkArgs
 from components.pinned import PinnedValue
+from components.runner import RunnerSlot, check_user_data, deploy_runners
 from components.tags import pool_tags
 
 #: An ISO-8601 expiry as GitHub returns it, to size the metadata before the real one exists.
@@ -41,11 +43,107 @@ class RunnerPoolArgs:
     config: StackConfig
     pool: OciPool
     #: The stack's GitHub credential (secret), for the registrations.
-    github_token: pulumi.Input[str]
+    github_token: pulumi.Output[str]
     #: The stack's shared network; None builds one for this pool alone.
     network: StackNetwork | None = None
     #: Resources every registration waits for (e.g. the organization runner group).
     registration_depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OciBoot:
+    """How an A1 runner boots (components.runner.HostBoot): native bootstrap, token in instance metadata."""
+
+    config: StackConfig
+    settings: OciSettings
+
+    @property
+    def variant(self) -> Literal["native"]:
+        return "native"
+
+    def handoff(self, slot: RunnerSlot, registration_id: str | None) -> TokenHandoff:
+        return HANDOFF  # a fixed metadata key: the registration reaches the instance through its value
+
+    def encode_user_data(self, slot: RunnerSlot, text: str) -> str:
+        """Base64 of the gzipped #cloud-config (cloud-init unpacks gzip; OCI wants base64), refused when the
+        metadata it goes into could exceed OCI's cap once the token is in."""
+        encoded = gzip_base64(text)
+        check_metadata_size(
+            slot.name,
+            instance_metadata(encoded, "", _EXPIRY_EXAMPLE, self.settings.ssh_public_key),
+            reserve=TOKEN_RESERVE_BYTES[self.config.runner.ephemeral],
+        )
+        return encoded
+
+
+@dataclass(frozen=True)
+class OciHost(OciBoot):
+    """The OCI part of every runner of one pool (components.runner.RunnerHost)."""
+
+    pool: OciPool
+    availability_domain: pulumi.Output[str]
+    image_id: pulumi.Output[str]
+    subnet_id: pulumi.Output[str]
+    tags: Mapping[str, str]
+
+    def shape(self, slot: RunnerSlot) -> pulumi.Input[Mapping[str, Any]]:
+        """The instance's inputs besides its metadata (the metadata's ssh key included)."""
+        pool = self.pool
+        return {
+            "compartment_id": self.settings.compartment_id,
+            "availability_domain": self.availability_domain,
+            "display_name": slot.name,
+            "shape": pool.shape,
+            "shape_config": {"ocpus": float(pool.ocpus), "memory_in_gbs": float(pool.memory_gb)},
+            "source_details": {
+                "source_type": "image",
+                "source_id": self.image_id,
+                "boot_volume_size_in_gbs": str(pool.disk_gb),
+            },
+            "create_vnic_details": {
+                "subnet_id": self.subnet_id,
+                "display_name": slot.name,
+                "freeform_tags": dict(self.tags),
+            },
+            "instance_options": {"are_legacy_imds_endpoints_disabled": True},
+            "freeform_tags": dict(self.tags),
+            # Boot volumes count against the 200 GB Always Free block storage: never leave one behind.
+            "preserve_boot_volume": False,
+            "ssh_authorized_keys": self.settings.ssh_public_key,
+        }
+
+    def launch(
+        self,
+        name: str,
+        slot: RunnerSlot,
+        registration: RunnerRegistration,
+        user_data: pulumi.Output[str],
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Output[dict[str, Any]]:
+        inputs = dict(cast(Mapping[str, Any], self.shape(slot)))
+        ssh_key = inputs.pop("ssh_authorized_keys")
+        plain_metadata: pulumi.Output[dict[str, str]] = pulumi.Output.all(
+            user_data, registration.token, registration.expires_at
+        ).apply(lambda v: _checked_metadata(slot.name, v[0], v[1], v[2], ssh_key))
+        # The token makes it secret already; said explicitly so no refactor can drop it.
+        metadata: pulumi.Output[dict[str, str]] = pulumi.Output.secret(cast(Any, plain_metadata))
+        instance = oci.core.Instance(
+            f"{name}-instance",
+            **inputs,
+            metadata=metadata,
+            opts=pulumi.ResourceOptions.merge(
+                opts,
+                pulumi.ResourceOptions(
+                    # Metadata is updatable in place on OCI, but a new token needs a new boot.
+                    replace_on_changes=["metadata"],
+                    # Old and new instance together would exceed the free-tier allowance and share a name.
+                    delete_before_replace=True,
+                ),
+            ),
+        )
+        return pulumi.Output.all(instance.id, instance.availability_domain, instance.private_ip).apply(
+            lambda v: runner_record(slot, v[0], v[1], v[2])
+        )
 
 
 class RunnerPool(pulumi.ComponentResource):
@@ -63,13 +161,9 @@ class RunnerPool(pulumi.ComponentResource):
         check_pool(pool)
         child = pulumi.ResourceOptions(parent=self)
         self.labels = list(config.runner_labels(pool))
-        user_data = {runner: _user_data(config, pool, runner) for runner in config.runner_names(pool)}
-        for runner, encoded in user_data.items():
-            check_metadata_size(
-                runner,
-                instance_metadata(encoded, "", _EXPIRY_EXAMPLE, settings.ssh_public_key),
-                reserve=TOKEN_RESERVE_BYTES[config.runner.ephemeral],
-            )
+        boot = OciBoot(config=config, settings=settings)
+        slots = [RunnerSlot(config, pool, index) for index in range(pool.count)]
+        check_user_data(slots, boot)
         _warn_about_idle(self, config, settings, pool)
 
         network = args.network or StackNetwork(f"{name}-network", StackNetworkArgs(config=config), child)
@@ -91,72 +185,17 @@ class RunnerPool(pulumi.ComponentResource):
         domain_pin = PinnedValue(f"{name}-domain-{pool.ocpus}ocpu-{pool.memory_gb}gb", capacity.domain, child)
         self.availability_domain = domain_pin.value
         self.image_id = resolve_image(name, settings.compartment_id, pool.shape, pool.image_id, child)
-        runners = [
-            self._runner(name, index, args, settings, user_data[config.runner_name(pool, index)], network, child)
-            for index in range(pool.count)
-        ]
-        self.runners = pulumi.Output.all(*runners).apply(list)
+        host = OciHost(
+            **vars(boot),
+            pool=pool,
+            availability_domain=self.availability_domain,
+            image_id=self.image_id,
+            subnet_id=network.subnet_id,
+            tags=pool_tags(config, pool),
+        )
+        self.runners = deploy_runners(name, slots, host, args.github_token, args.registration_depends_on, child)
         self.register_outputs(
             {"runners": self.runners, "availability_domain": self.availability_domain, "image_id": self.image_id}
-        )
-
-    def _runner(
-        self,
-        name: str,
-        index: int,
-        args: RunnerPoolArgs,
-        settings: OciSettings,
-        user_data: str,
-        network: StackNetwork,
-        opts: pulumi.ResourceOptions,
-    ) -> pulumi.Output[dict[str, Any]]:
-        config, pool = args.config, args.pool
-        runner_name = config.runner_name(pool, index)
-        prefix = f"{name}-{index}"
-        fingerprint = pulumi.Output.all(self.image_id, self.availability_domain, network.subnet_id).apply(
-            lambda values: replacement_fingerprint(config, pool, runner_name, user_data, *values)
-        )
-        registration = RunnerRegistration(
-            f"{prefix}-registration",
-            RunnerRegistrationArgs.for_runner(config, runner_name, self.labels, fingerprint, args.github_token),
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(args.registration_depends_on))),
-        )
-        plain_metadata: pulumi.Output[dict[str, str]] = pulumi.Output.all(
-            registration.token, registration.expires_at
-        ).apply(lambda values: _checked_metadata(runner_name, user_data, values[0], values[1], settings.ssh_public_key))
-        # The token makes it secret already; said explicitly so no refactor can drop it.
-        metadata: pulumi.Output[dict[str, str]] = pulumi.Output.secret(cast(Any, plain_metadata))
-        tags = pool_tags(config, pool)
-        instance = oci.core.Instance(
-            f"{prefix}-instance",
-            compartment_id=settings.compartment_id,
-            availability_domain=self.availability_domain,
-            display_name=runner_name,
-            shape=pool.shape,
-            shape_config={"ocpus": float(pool.ocpus), "memory_in_gbs": float(pool.memory_gb)},
-            source_details={
-                "source_type": "image",
-                "source_id": self.image_id,
-                "boot_volume_size_in_gbs": str(pool.disk_gb),
-            },
-            create_vnic_details={"subnet_id": network.subnet_id, "display_name": runner_name, "freeform_tags": tags},
-            instance_options={"are_legacy_imds_endpoints_disabled": True},
-            metadata=metadata,
-            freeform_tags=tags,
-            # Boot volumes count against the 200 GB Always Free block storage: never leave one behind.
-            preserve_boot_volume=False,
-            opts=pulumi.ResourceOptions.merge(
-                opts,
-                pulumi.ResourceOptions(
-                    # Metadata is updatable in place on OCI, but a new token needs a new boot.
-                    replace_on_changes=["metadata"],
-                    # Old and new instance together would exceed the free-tier allowance and share a name.
-                    delete_before_replace=True,
-                ),
-            ),
-        )
-        return pulumi.Output.all(instance.id, instance.availability_domain, instance.private_ip).apply(
-            lambda values: runner_record(runner_name, pool, values[0], values[1], values[2])
         )
 
 
@@ -164,23 +203,6 @@ def _settings(config: StackConfig) -> OciSettings:
     if config.oci is None:
         raise ValueError("an oci pool needs the stack's oci settings (arm64-runners:oci.compartmentId)")
     return config.oci
-
-
-def bootstrap_spec(config: StackConfig, pool: OciPool, runner_name: str) -> BootstrapSpec:
-    return BootstrapSpec(
-        runner_name=runner_name,
-        registration_url=config.github.registration_url,
-        labels=config.runner_labels(pool),
-        runner=config.runner,
-        runner_group=config.github.runner_group,
-        handoff=HANDOFF,
-        variant="native",
-    )
-
-
-def _user_data(config: StackConfig, pool: OciPool, runner_name: str) -> str:
-    """Base64 of the gzipped #cloud-config (cloud-init unpacks gzip; OCI wants base64)."""
-    return gzip_base64(render_user_data(bootstrap_spec(config, pool, runner_name)))
 
 
 def _checked_metadata(
@@ -191,40 +213,13 @@ def _checked_metadata(
     return metadata
 
 
-def replacement_fingerprint(
-    config: StackConfig,
-    pool: OciPool,
-    runner_name: str,
-    user_data: str,
-    image_id: str,
-    availability_domain: str,
-    subnet_id: str,
-) -> str:
-    """Digest of everything whose change replaces the instance (so the registration goes with it)."""
-    parts = {
-        "name": runner_name,
-        "labels": list(config.runner_labels(pool)),
-        "version": config.runner.version,
-        "image": image_id,
-        "shape": pool.shape,
-        "ocpus": pool.ocpus,
-        "memory_gb": pool.memory_gb,
-        "disk_gb": pool.disk_gb,
-        "availability_domain": availability_domain,
-        "subnet": subnet_id,
-        "template": template_digest("native"),
-        "user_data": hashlib.sha256(user_data.encode()).hexdigest(),
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
 def runner_record(
-    runner_name: str, pool: OciPool, instance_id: str, availability_domain: str, private_ip: str | None
+    slot: RunnerSlot, instance_id: str, availability_domain: str, private_ip: str | None
 ) -> dict[str, Any]:
     return {
-        "name": runner_name,
+        "name": slot.name,
         "cloud": "oci",
-        "pool": pool.name,
+        "pool": slot.pool.name,
         "instance_id": instance_id,
         "availability_domain": availability_domain,
         "private_ip": private_ip,
@@ -234,7 +229,8 @@ def runner_record(
 
 def _warn_about_idle(resource: pulumi.Resource, config: StackConfig, settings: OciSettings, pool: OciPool) -> None:
     if settings.free_tier:
-        pulumi.log.warn(
+        # A fact of the account type, not a problem with the stack: said as information.
+        pulumi.log.info(
             f"pool '{pool.name}': Oracle reclaims (stops) Always Free instances that are idle for "
             f"{OCI_IDLE_RECLAIM_DAYS} days — 95th-percentile CPU, network and memory all under 20 % — and a "
             "runner waiting for jobs looks exactly like that. A reclaimed runner is offline until started "

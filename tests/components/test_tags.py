@@ -11,7 +11,7 @@ def test_pool_tags_name_stack_pool_cloud_and_idle_action():
         "arm64-runners:stack": "mixed",
         "arm64-runners:pool": "qemu",
         "arm64-runners:cloud": "emulated",
-        "arm64-runners:idle-action": "stop",
+        "arm64-runners:idle-action": "none",  # the mixed stack keeps its OCI pool up
         "managed-by": "arm64-runners",
     }
     assert stack_tags("mixed") == {"arm64-runners:stack": "mixed", "managed-by": "arm64-runners"}

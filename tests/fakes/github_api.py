@@ -9,7 +9,8 @@
 
 State is plain attributes, guarded by `github.lock`: `runners` (scope -> {id: runner}),
 `runner_groups` (org scope -> [{id, name}]), `tokens` (every token/JIT config minted), `requests`
-(every request: method, path, query, body, authorization).
+(every request: method, path, query, body, authorization). `deliver_webhook(url, secret, event, payload)`
+plays GitHub's side of a webhook: a signed POST to a receiver (recorded in `deliveries`).
 
 Extending: subclass and add routes in `routes()`, or call `add_route(method, regex, handler)`;
 a handler gets (FakeRequest, match) and returns a FakeResponse. Failures are injected with
@@ -32,6 +33,7 @@ from typing import Any, Self
 
 SCOPE = r"(?P<scope>/repos/[^/]+/[^/]+|/orgs/[^/]+)"
 DEFAULT_CREDENTIAL = "ghp_fake_credential_for_tests"
+DOCUMENTATION_URL = "https://docs.github.com/rest"
 
 
 @dataclass
@@ -49,6 +51,12 @@ class FakeResponse:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # GitHub's error bodies carry a documentation link and the status with the message.
+        if self.status >= 400 and isinstance(self.body, dict) and "message" in self.body:
+            self.body.setdefault("documentation_url", DOCUMENTATION_URL)
+            self.body.setdefault("status", str(self.status))
+
 
 @dataclass
 class InjectedFailure:
@@ -64,19 +72,33 @@ Handler = Callable[[FakeRequest, "re.Match[str]"], FakeResponse]
 class FakeGithub:
     """Threaded fake of the GitHub REST endpoints the project uses."""
 
-    def __init__(self, api_prefix: str = "", credentials: tuple[str, ...] = (DEFAULT_CREDENTIAL,)):
+    def __init__(
+        self,
+        api_prefix: str = "",
+        credentials: tuple[str, ...] = (DEFAULT_CREDENTIAL,),
+        clock: Callable[[], float] = time.time,
+    ):
         self.api_prefix = api_prefix.rstrip("/")
+        #: Epoch seconds: token expiry is minted and checked against it (tests move it forward).
+        self.clock = clock
         self.credentials: set[str] = set(credentials)
         #: Scopes (e.g. "/orgs/octo") where every credential gets 403.
         self.forbidden: set[str] = set()
+        #: Answer runner lists as a server without the `name` filter would (all runners, paged).
+        self.ignore_name_filter = False
         self.lock = threading.RLock()
         self.runners: dict[str, dict[int, dict[str, Any]]] = {}
         self.runner_groups: dict[str, list[dict[str, Any]]] = {}
         self.tokens: list[dict[str, Any]] = []
         self.requests: list[FakeRequest] = []
         self.failures: list[InjectedFailure] = []
+        #: Every request served by a route (not injected failures), with its answer.
+        self.exchanges: list[tuple[FakeRequest, FakeResponse]] = []
+        self.hangs: list[InjectedFailure] = []
         #: runner id -> list requests left before a busy runner goes idle (None = stays busy).
         self.busy_for: dict[int, int | None] = {}
+        #: Webhook deliveries sent with `deliver_webhook` (url, event, delivery id, answer status).
+        self.deliveries: list[dict[str, Any]] = []
         self._next_id = 1000
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         for method, pattern, handler in self.routes():
@@ -139,7 +161,9 @@ class FakeGithub:
             groups.append({"id": group_id, "name": name})
             return group_id
 
-    def add_runner(self, scope: str, name: str, *, busy: bool = False, labels: tuple[str, ...] = ()) -> dict[str, Any]:
+    def add_runner(
+        self, scope: str, name: str, *, busy: bool = False, labels: tuple[str, ...] = (), version: str = "2.331.0"
+    ) -> dict[str, Any]:
         with self.lock:
             self._next_id += 1
             runner = {
@@ -148,6 +172,7 @@ class FakeGithub:
                 "os": "Linux",
                 "status": "online",
                 "busy": busy,
+                "version": version,
                 "runner_group_id": 1,
                 "labels": [{"name": label, "type": "custom"} for label in labels],
             }
@@ -160,12 +185,31 @@ class FakeGithub:
             minted = next((t for t in self.tokens if t["token"] == token), None)
             if minted is None or minted["scope"] != scope or minted["kind"] != "registration":
                 raise ValueError(f"token not valid for {scope}")
-            if minted["expires_epoch"] < time.time():
+            if minted["expires_epoch"] < self.clock():
                 raise ValueError("registration token expired")
             existing = [r for r in self.runners[scope].values() if r["name"] == name]
             for runner in existing:  # config.sh --replace
                 del self.runners[scope][runner["id"]]
             return self.add_runner(scope, name, labels=labels)
+
+    def set_status(self, scope: str, name: str, status: str) -> None:
+        """A runner's connection as GitHub reports it: "online" or "offline"."""
+        with self.lock:
+            self._runner_by_name(scope, name)["status"] = status
+
+    def start_jit(self, scope: str, encoded_jit_config: str) -> dict[str, Any]:
+        """What `run.sh --jitconfig` does: the JIT runner GitHub listed at generate time comes online."""
+        with self.lock:
+            minted = next((t for t in self.tokens if t["token"] == encoded_jit_config), None)
+            if minted is None or minted["kind"] != "jit" or minted["scope"] != scope:
+                raise ValueError(f"not a JIT config of {scope}")
+            name = json.loads(base64.b64decode(encoded_jit_config))["runner"]
+            try:
+                runner = self._runner_by_name(scope, name)
+            except KeyError:
+                raise ValueError(f"JIT runner {name} no longer exists (used, or removed by GitHub)") from None
+            runner["status"] = "online"
+            return runner
 
     def set_busy(self, scope: str, name: str, requests_until_idle: int | None) -> None:
         """Mark a runner busy; it goes idle after that many list requests (None: never)."""
@@ -173,6 +217,11 @@ class FakeGithub:
             runner = self._runner_by_name(scope, name)
             runner["busy"] = True
             self.busy_for[runner["id"]] = requests_until_idle
+
+    def remove_runner(self, scope: str, name: str) -> None:
+        """What GitHub does on its own: drop a runner (offline for 14 days, or ephemeral after its job)."""
+        with self.lock:
+            del self.runners[scope][self._runner_by_name(scope, name)["id"]]
 
     def runner_names(self, scope: str, prefix: str = "") -> list[str]:
         with self.lock:
@@ -192,6 +241,44 @@ class FakeGithub:
         response = FakeResponse(status, body or {"message": f"injected {status}"}, headers or {})
         with self.lock:
             self.failures.append(InjectedFailure(method, path_pattern, response, times))
+
+    def hang_next(self, method: str, path_pattern: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the next `times` matching requests for `seconds` before answering (a client timeout)."""
+        with self.lock:
+            self.hangs.append(InjectedFailure(method, path_pattern, FakeResponse(0, {"hang": seconds}), times))
+
+    def deliver_webhook(
+        self, url: str, secret: str, event: str, payload: Any, *, delivery: str | None = None
+    ) -> tuple[int, Any]:
+        """POST `payload` to `url` as GitHub delivers a webhook (headers, HMAC-SHA256 signature with
+        `secret`); returns the receiver's status and JSON answer. Recorded in `deliveries`."""
+        import hashlib
+        import hmac
+        import urllib.error
+        import urllib.request
+        import uuid
+
+        body = json.dumps(payload).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "GitHub-Hookshot/fake",
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "X-GitHub-Hook-ID": "400100",
+            "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+        }
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                status, raw = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                status, raw = error.code, error.read()
+        with self.lock:
+            self.deliveries.append(
+                {"url": url, "event": event, "delivery": headers["X-GitHub-Delivery"], "status": status}
+            )
+        return status, json.loads(raw) if raw else None
 
     def requests_to(self, method: str, pattern: str) -> list[FakeRequest]:
         with self.lock:
@@ -244,6 +331,7 @@ class FakeGithub:
         http.wfile.write(payload)
 
     def _dispatch(self, request: FakeRequest) -> FakeResponse:
+        self._hang(request)
         with self.lock:
             if not request.path.startswith(self.api_prefix + "/"):
                 return FakeResponse(404, {"message": "Not Found"})
@@ -257,7 +345,9 @@ class FakeGithub:
                     return failure.response
             scheme, _, credential = request.authorization.partition(" ")
             if scheme.lower() not in ("bearer", "token") or credential not in self.credentials:
-                return FakeResponse(401, {"message": "Bad credentials"})
+                refused = FakeResponse(401, {"message": "Bad credentials"})
+                self.exchanges.append((request, refused))
+                return refused
             for method, pattern, handler in self._routes:
                 match = pattern.fullmatch(request.path)
                 if match and method == request.method:
@@ -265,16 +355,29 @@ class FakeGithub:
                     if scope is not None and scope not in self.runners:
                         return FakeResponse(404, {"message": "Not Found"})
                     if scope in self.forbidden:
-                        return FakeResponse(
-                            403,
-                            {"message": "Resource not accessible by personal access token"},
-                        )
-                    return handler(request, match)
+                        response = FakeResponse(403, {"message": "Resource not accessible by personal access token"})
+                    else:
+                        response = handler(request, match)
+                    self.exchanges.append((request, response))
+                    return response
             return FakeResponse(404, {"message": "Not Found"})
+
+    def _hang(self, request: FakeRequest) -> None:
+        with self.lock:
+            path = request.path[len(self.api_prefix) :]
+            hang = next(
+                (h for h in self.hangs if h.method == request.method and re.fullmatch(h.path_pattern, path)), None
+            )
+            if hang is not None:
+                hang.times -= 1
+                if hang.times <= 0:
+                    self.hangs.remove(hang)
+        if hang is not None:
+            time.sleep(float(hang.response.body["hang"]))
 
     # ---------------------------------------------------------------- handlers
     def _mint(self, scope: str, kind: str) -> dict[str, Any]:
-        expires = time.time() + 3600
+        expires = self.clock() + 3600
         minted = {
             "scope": scope,
             "kind": kind,
@@ -332,7 +435,7 @@ class FakeGithub:
         per_page = min(int(request.query.get("per_page", 30)), 100)
         page = int(request.query.get("page", 1))
         everything = sorted(self.runners[match["scope"]].values(), key=lambda r: r["id"])
-        if "name" in request.query:
+        if "name" in request.query and not self.ignore_name_filter:
             everything = [r for r in everything if r["name"] == request.query["name"]]
         chunk = everything[(page - 1) * per_page : page * per_page]
         headers = {}
@@ -365,6 +468,17 @@ class FakeGithub:
     def _list_groups(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         per_page = min(int(request.query.get("per_page", 30)), 100)
         page = int(request.query.get("page", 1))
-        groups = self.runner_groups.get(match["scope"], [])
+        groups = [self._group_json(match["scope"], g) for g in self.runner_groups.get(match["scope"], [])]
         chunk = groups[(page - 1) * per_page : page * per_page]
         return FakeResponse(200, {"total_count": len(groups), "runner_groups": chunk})
+
+    def _group_json(self, org_scope: str, group: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": group["id"],
+            "name": group["name"],
+            "visibility": "all",
+            "default": group["id"] == 1,
+            "runners_url": f"{self.api_url}{org_scope}/actions/runner-groups/{group['id']}/runners",
+            "inherited": False,
+            "allows_public_repositories": False,
+        }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import runpy
 from pathlib import Path
 from typing import Any
@@ -397,6 +398,7 @@ def test_pack_wires_every_rule(monkeypatch: pytest.MonkeyPatch) -> None:
         "no-open-ingress",
         "user-data-safe",
         "required-tags",
+        "iam-least-privilege",
     }
     assert levels["spot-or-idle-stop"] == levels[v.FREE_TIER_RULE_NAME] == EnforcementLevel.ADVISORY
 
@@ -425,3 +427,53 @@ def test_default_security_group_and_list() -> None:
     assert report(v.check_no_open_ingress, v.AWS_DEFAULT_SECURITY_GROUP, world)
     assert report(v.check_no_open_ingress, v.AWS_DEFAULT_SECURITY_GROUP, {"ingress": []}) == []
     assert report(v.check_no_open_ingress, v.OCI_DEFAULT_SECURITY_LIST, {"ingressSecurityRules": [{"source": "::/0"}]})
+
+
+# --- IAM least privilege (the runner roles, the wake function's role) -------------------------------
+
+
+def role_policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})}
+
+
+WAKE_START = {
+    "Sid": "StartOwnRunners",
+    "Effect": "Allow",
+    "Action": "ec2:StartInstances",
+    "Resource": "arn:aws:ec2:us-east-1:123456789012:instance/*",
+    "Condition": {"StringEquals": {"aws:ResourceTag/arm64-runners:stack": "dev"}},
+}
+WAKE_HANDOFF = {
+    "Sid": "WriteOwnHandoffs",
+    "Effect": "Allow",
+    "Action": "ssm:PutParameter",
+    "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/arm64-runners/dev/*",
+}
+
+
+@pytest.mark.parametrize("kind", [v.AWS_ROLE_POLICY, v.AWS_POLICY])
+def test_scoped_iam_passes_the_wake_roles_statements(kind: str) -> None:
+    assert report(v.check_scoped_iam, kind, role_policy(WAKE_START, WAKE_HANDOFF)) == []
+
+
+@pytest.mark.parametrize(
+    ("weakened", "word"),
+    [
+        ({**WAKE_START, "Condition": {}}, "without a aws:ResourceTag/arm64-runners:stack condition"),
+        ({**WAKE_START, "Action": "ec2:*", "Condition": {}}, "every action of a service"),
+        ({**WAKE_START, "Action": "ec2:Start*", "Condition": {}}, "ec2:StartInstances without"),
+        ({**WAKE_HANDOFF, "Resource": "*"}, "beyond the project's paths"),
+        ({**WAKE_HANDOFF, "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/*"}, "beyond the project"),
+        ({**WAKE_HANDOFF, "Action": "ssm:Get*", "Resource": "arn:aws:ssm:*:*:parameter/other/*"}, "beyond"),
+        ({"Effect": "Allow", "Action": "*", "Resource": "*"}, "every action"),
+    ],
+)
+def test_scoped_iam_refuses_weakened_statements(weakened: dict[str, Any], word: str) -> None:
+    messages = report(v.check_scoped_iam, v.AWS_ROLE_POLICY, role_policy(weakened))
+    assert any(word in m for m in messages), messages
+
+
+def test_scoped_iam_ignores_denies_and_other_resources() -> None:
+    deny = {"Effect": "Deny", "Action": "ssm:GetParameter", "NotResource": "arn:aws:ssm:*:*:parameter/x"}
+    assert report(v.check_scoped_iam, v.AWS_ROLE_POLICY, role_policy(deny)) == []
+    assert report(v.check_scoped_iam, v.AWS_INSTANCE, aws_instance()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,23 @@ def test_no_perpetual_diff_when_the_program_runs_twice(plans, stack):
         return {r.urn: {k: v for k, v in reveal(r.inputs).items() if k != "__provider"} for r in result.resources}
 
     assert inputs(again) == inputs(plans[stack])
+
+
+#: Oracle's Always Free idle-reclaim advisory (components/oci/pool.py): a fact of the account type every
+#: free-tier OCI pool is told about, not a contradiction in the stack file.
+ALWAYS_FREE_ADVISORY = re.compile(r"^pool '[a-z0-9-]+': Oracle reclaims \(stops\) Always Free instances")
+
+
+def test_default_stack_plans_with_no_warning_about_itself(plans):
+    result = plans[plan.DEFAULT_STACK]
+    assert result.warnings == []
+    # Oracle's reclaim advisory reaches the user as information about the free tier.
+    assert [i for i in result.infos if ALWAYS_FREE_ADVISORY.match(i)]
+
+
+def test_user_facing_text_speaks_the_users_language():
+    root = Path(__file__).parents[2]
+    files = [root / "README.md", root / "Makefile", *root.glob("docs/*.md"), *root.glob("stacks/*.yaml")]
+    for path in files:
+        text = path.read_text()
+        assert not re.search(r"\bthe seed\b|\bseed's\b|\boption [0-9]\b", text, re.IGNORECASE), path

@@ -149,6 +149,20 @@ def test_up_per_stack_environment_concurrency_and_wait_online() -> None:
     assert pulumi["with"]["policyPacks"] == "policy"
 
 
+def test_up_reconciles_on_a_schedule_with_a_refresh() -> None:
+    """Every 6 hours `pulumi up --refresh` heals each stack that did not opt out; nothing waits for
+    idle-stopped runners to come online then."""
+    workflow = load("up.yml")
+    assert workflow["on"]["schedule"] == [{"cron": "17 */6 * * *"}]
+    up = workflow["jobs"]["up"]
+    pulumi = next(s for s in up["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
+    assert pulumi["with"]["refresh"] is True
+    wait = next(s for s in up["steps"] if "make wait-online" in s.get("run", ""))
+    assert wait["if"] == "github.event_name != 'schedule'"
+    pick = next(s for s in workflow["jobs"]["stacks"]["steps"] if s.get("id") == "pick")
+    assert 'elif [ "$EVENT" = "schedule" ]; then' in pick["run"] and "stacks --reconcile" in pick["run"]
+
+
 def test_destroy_dispatch_schedule_and_runner_check() -> None:
     workflow = load("destroy.yml")
     assert workflow["on"]["workflow_dispatch"]["inputs"]["stack"]["required"] is True

@@ -1,7 +1,12 @@
 """Run the real program under Pulumi's mock engine and record what it would create.
 
 Used by `make plan` (the offline plan) and by the tests. Each run gets a fresh event loop, fresh
-mocks and a fresh monitor, so nothing leaks from one run into the next.
+mocks and a fresh monitor, so nothing leaks from one run into the next (the SDK's dynamic-provider
+serializer leak is handled where dynamic resources are declared, components/dynamic.py).
+
+Like the real engine, the recording monitor marks the outputs a resource declares in
+`additional_secret_outputs` as secret in the recorded state (the stock mock monitor ignores them),
+and records the declaration itself, so tests can tell a declared secret from one the SDK wrapped.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
@@ -33,14 +39,44 @@ MOCK_SECRET = "mock-secret-value"
 Answer = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class ResourceRequest:
+    """What the program asked the engine to register, as a `resource_hook` sees it."""
+
+    type: str
+    name: str
+    parent_urn: str
+    custom: bool
+    inputs: dict[str, Any]
+    replace_on_changes: tuple[str, ...]
+    delete_before_replace: bool
+
+
+#: Decides a resource's (id, outputs) itself; None leaves it to the mock answers (tests/fakes/lifecycle.py).
+ResourceHook = Callable[[ResourceRequest], "tuple[str, dict[str, Any]] | None"]
+
+
 def is_secret(value: Any) -> bool:
     return rpc.is_rpc_secret(value)
 
 
+def _asset(value: Any) -> Any:
+    """An asset or archive input (e.g. a Lambda's code) as plain data that compares by content."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"archive": {path: _asset(item) for path, item in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileAsset):
+        return {"file": value.path}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    return value
+
+
 def reveal(value: Any) -> Any:
-    """The value behind a recorded secret (recursively), for assertions."""
+    """The value behind a recorded secret (recursively), for assertions; assets as plain data."""
     if is_secret(value):
         return reveal(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, (pulumi.asset.Asset, pulumi.asset.Archive)):
+        return _asset(value)
     if isinstance(value, dict):
         return {k: reveal(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -58,6 +94,8 @@ def redact(value: Any) -> Any:
         return [redact(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, (pulumi.asset.Asset, pulumi.asset.Archive)):
+        return _asset(value)
     return repr(value)
 
 
@@ -77,6 +115,8 @@ class Registered:
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    #: Output names the resource declares secret (`additional_secret_outputs`, engine names).
+    additional_secret_outputs: list[str] = field(default_factory=list)
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -90,6 +130,8 @@ class PlanResult:
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    #: pulumi.log.info messages: facts the program reports that are not problems (shown as notes).
+    infos: list[str] = field(default_factory=list)
     error: ConfigError | None = None
     #: The validated stack configuration the program ran with (None when it was invalid).
     config: StackConfig | None = None
@@ -109,10 +151,19 @@ class PlanResult:
 
 
 class _Mocks(pulumi_mocks.Mocks):
-    def __init__(self, answers: Mapping[str, Answer], outputs: list[Callable[..., Any]], result: PlanResult):
+    def __init__(
+        self,
+        answers: Mapping[str, Answer],
+        outputs: list[Callable[..., Any]],
+        result: PlanResult,
+        resource_hook: ResourceHook | None = None,
+    ):
         self.answers = answers
         self.output_hooks = outputs
         self.result = result
+        self.resource_hook = resource_hook
+        #: The RegisterResource request being served (set by the monitor), for the resource hook.
+        self.request: Any = None
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict:  # type: ignore[override]
         self.result.invokes.append((args.token, dict(args.args)))
@@ -122,6 +173,21 @@ class _Mocks(pulumi_mocks.Mocks):
         return answer(dict(args.args))
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        if self.resource_hook is not None and self.request is not None:
+            request = self.request
+            answer = self.resource_hook(
+                ResourceRequest(
+                    type=args.typ,
+                    name=args.name,
+                    parent_urn=request.parent,
+                    custom=bool(args.custom),
+                    inputs=dict(args.inputs),
+                    replace_on_changes=tuple(request.replaceOnChanges),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                )
+            )
+            if answer is not None:
+                return answer
         outputs = dict(args.inputs)
         for hook in self.output_hooks:
             extra = hook(args.typ, args.name, dict(args.inputs))
@@ -139,11 +205,21 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.result = result
 
     def RegisterResource(self, request: Any) -> Any:
+        self.mocks.request = request
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
         inputs = rpc.deserialize_properties(request.object)
         registration = self.resources[response.urn]
+        declared = list(request.additionalSecretOutputs)
+        if declared:
+            registration = registration._replace(state=_mark_secret(registration.state, declared))
+            self.resources[response.urn] = registration
+            response = resource_pb2.RegisterResourceResponse(
+                urn=response.urn,
+                id=response.id,
+                object=_sync_await(rpc.serialize_properties(registration.state, {})),
+            )
         self.result.resources.append(
             Registered(
                 type=request.type,
@@ -158,22 +234,32 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 ignore_changes=list(request.ignoreChanges),
                 replace_on_changes=list(request.replaceOnChanges),
                 delete_before_replace=bool(request.deleteBeforeReplace),
+                additional_secret_outputs=declared,
             )
         )
         return response
 
 
+def _mark_secret(state: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+    """The engine's treatment of `additional_secret_outputs`: those outputs are secret in state."""
+    return {k: rpc.wrap_rpc_secret(v) if k in names and not is_secret(v) else v for k, v in state.items()}
+
+
 class _WarningCollector(logging.Handler):
+    """The program's warnings and infos (pulumi.log), as the CLI would show them."""
+
     def __init__(self, result: PlanResult):
-        super().__init__(level=logging.WARNING)
+        super().__init__(level=logging.INFO)
         self.result = result
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno == logging.WARNING:
             self.result.warnings.append(record.getMessage())
+        elif record.levelno == logging.INFO:
+            self.result.infos.append(record.getMessage())
 
 
-def _load_hooks() -> tuple[dict[str, Answer], list[Callable[..., Any]]]:
+def load_hooks() -> tuple[dict[str, Answer], list[Callable[..., Any]]]:
     answers: dict[str, Answer] = {}
     hooks: list[Callable[..., Any]] = []
     for name in ANSWER_MODULES:
@@ -212,16 +298,18 @@ def run_stack(
     invokes: Mapping[str, Answer] | None = None,
     secret_keys: list[str] | None = None,
     resource_outputs: Callable[[str, str, dict[str, Any]], dict[str, Any] | None] | None = None,
+    resource_hook: ResourceHook | None = None,
 ) -> PlanResult:
     """Run the program for `stack` with `config` (stack-file shape) and return what it registered.
 
     `invokes` overrides or adds invoke answers; `resource_outputs` adds computed outputs for a test
-    (e.g. capacity reports that say "out of capacity").
+    (e.g. capacity reports that say "out of capacity"); `resource_hook` answers for a resource entirely
+    (the lifecycle simulation in tests/fakes/lifecycle.py keeps ids and outputs across runs with it).
     """
     from components import program
 
     result = PlanResult(stack=stack)
-    answers, hooks = _load_hooks()
+    answers, hooks = load_hooks()
     answers.update(invokes or {})
     if resource_outputs is not None:
         hooks.append(resource_outputs)
@@ -233,8 +321,9 @@ def run_stack(
     asyncio.set_event_loop(loop)
     logger = logging.getLogger(f"arm64-runners.mockengine.{id(result)}")
     logger.propagate = False
+    logger.setLevel(logging.INFO)
     logger.addHandler(_WarningCollector(result))
-    mocks = _Mocks(answers, hooks, result)
+    mocks = _Mocks(answers, hooks, result, resource_hook)
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=_RecordingMonitor(mocks, result)
     )

@@ -11,8 +11,6 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from pulumi.runtime import rpc
-
 #: A fixed, plausible expiry (registration tokens live one hour).
 MOCK_EXPIRES_AT = "2030-01-01T01:00:00.000Z"
 
@@ -53,9 +51,10 @@ def dynamic_outputs(inputs: dict[str, Any]) -> dict[str, Any]:
             token, expires_at = "AAMOCKJIT" + seed[:32].upper(), ""
         else:
             token, expires_at = "AAMOCK" + seed[:24].upper(), MOCK_EXPIRES_AT
-        # Secret as the real state holds it (additional_secret_outputs), so recorded outputs redact it.
+        # Plain, as a provider returns it: the engine makes it secret only if the resource declares it
+        # in additional_secret_outputs (tools/mockengine/engine.py applies that, as the real engine does).
         return {
-            "token": rpc.wrap_rpc_secret(token),
+            "token": token,
             "expires_at": expires_at,
             "runner_id": 0,
         }

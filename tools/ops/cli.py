@@ -1,4 +1,9 @@
-"""`python -m tools.ops <command>`: argument parsing and exit codes (0 ok, 1 not ok, 2 cannot run)."""
+"""`python -m tools.ops <command>`: argument parsing and exit codes.
+
+0 ok; 1 not ok (runners not online, a NO-GO, a runner GitHub refused to delete); 2 cannot run;
+3 (`stacks`, `expired`) some stack files were skipped, the stacks listed are good to act on — a code of
+its own, so a workflow can go ahead with those without also swallowing a crash (Python exits 1).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from pathlib import Path
 from components.config import ConfigError
 from components.github.rest import GithubApiError, GithubClient
 from tools.ops import runners, selection, validate
+from tools.ops.selection import Selection
 from tools.ops.stack import STACKS_DIR, OpsError, Stack, client_for, github_token, load_stack, pulumi_outputs
 
 REPORTS_DIR = Path("build/reports")
@@ -77,17 +83,33 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--github-output", action="store_true", help="append stacks=<json> to $GITHUB_OUTPUT")
         if name == "stacks":
             sub.add_argument("--only", help="this stack ('' = all stacks)")
+            sub.add_argument(
+                "--reconcile", action="store_true", help="the stacks the schedule refreshes (not `reconcile: false`)"
+            )
             sub.add_argument("--changed-from")
             sub.add_argument("--changed-to")
     return parser
 
 
-def emit_stacks(names: list[str], github_output: bool) -> None:
-    line = "stacks=" + json.dumps(names)
+#: Exit status of `stacks`/`expired` when some stack files were skipped (the others are listed).
+SKIPPED_STACKS = 3
+
+
+def emit_stacks(selection: Selection, github_output: bool) -> int:
+    """Print (and with --github-output append) `stacks=<json>` and `bad=<json>`; report each skipped
+    stack file on stderr. Exit status SKIPPED_STACKS when some were skipped."""
+    bad = [problem.stack_file for problem in selection.problems]
+    lines = ["stacks=" + json.dumps(selection.stacks), "bad=" + json.dumps(bad)]
     if github_output:
         with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:
-            out.write(line + "\n")
-    print(line)
+            out.write("".join(line + "\n" for line in lines))
+    print(lines[0])
+    for problem in selection.problems:
+        print(f"error: {problem.render()}", file=sys.stderr)
+    if bad:
+        print(f"error: {len(bad)} stack file(s) skipped; the other stacks are listed above", file=sys.stderr)
+        return SKIPPED_STACKS
+    return 0
 
 
 def repository_for(stack: Stack, explicit: str | None) -> str:
@@ -103,16 +125,12 @@ def repository_for(stack: Stack, explicit: str | None) -> str:
 
 def run(args: argparse.Namespace, clock: Clock) -> int:
     if args.command == "stacks":
-        emit_stacks(
-            selection.pick_stacks(args.stacks_dir, args.only, args.changed_from, args.changed_to), args.github_output
-        )
-        return 0
+        if args.reconcile:
+            return emit_stacks(selection.reconciled_stacks(args.stacks_dir), args.github_output)
+        picked = selection.pick_stacks(args.stacks_dir, args.only, args.changed_from, args.changed_to)
+        return emit_stacks(picked, args.github_output)
     if args.command == "expired":
-        emit_stacks(
-            selection.expired_stacks(args.stacks_dir, clock.utc(), warn=lambda m: print(m, file=sys.stderr)),
-            args.github_output,
-        )
-        return 0
+        return emit_stacks(selection.expired_stacks(args.stacks_dir, clock.utc()), args.github_output)
 
     stack = load_stack(args.stack, args.stacks_dir)
     client = client_for(stack, github_token(stack.name), args.api_url, sleep=clock.sleep)
@@ -145,7 +163,9 @@ def run(args: argparse.Namespace, clock: Clock) -> int:
         print(f"{verb} {len(outcome.deleted)} offline runner(s): {', '.join(outcome.deleted) or 'none'}")
         if outcome.kept:
             print(f"kept (in use, or may be an idle-stopped host): {', '.join(outcome.kept)}")
-        return 0
+        for name, answer in sorted(outcome.failed.items()):
+            print(f"error: GitHub refused to delete runner {name}: {answer}", file=sys.stderr)
+        return 1 if outcome.failed else 0
 
     return run_validate(args, stack, client, clock)
 

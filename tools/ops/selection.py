@@ -7,12 +7,13 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from components.config import ConfigError, load_stack_file
-from tools.ops.stack import OpsError, stack_file, stack_names
+from tools.ops.stack import OpsError, StackProblem, read_each, stack_file, stack_names
+from tools.ops.timestamps import parse_rfc3339
 
 #: A change to any of these can change every stack's resources.
 PROGRAM_PATTERNS = (
@@ -53,18 +54,35 @@ def changed_paths(base: str, head: str, cwd: Path | None = None) -> list[str] | 
     return [line for line in done.stdout.splitlines() if line]
 
 
-def pick_stacks(stacks_dir: Path, only: str | None, base: str | None, head: str | None) -> list[str]:
-    if only is not None:
-        if not only:
-            return stack_names(stacks_dir)
+@dataclass(frozen=True)
+class Selection:
+    """The stacks a workflow should act on, and the stack files it had to skip (with the reason)."""
+
+    stacks: list[str]
+    problems: list[StackProblem] = field(default_factory=list)
+
+
+def pick_stacks(stacks_dir: Path, only: str | None, base: str | None, head: str | None) -> Selection:
+    """One named stack (as is: even a stack whose file is broken can be destroyed), or every stack a
+    change touches / every stack — those walked are read, and a bad file is skipped and reported."""
+    if only:
         if not stack_file(stacks_dir, only).exists():
             raise OpsError(f"no stack file {stack_file(stacks_dir, only)}")
-        return [only]
-    paths = changed_paths(base or "", head or "HEAD")
-    return stack_names(stacks_dir) if paths is None else stacks_for_paths(paths, stacks_dir)
+        return Selection([only])
+    if only is not None:
+        names = stack_names(stacks_dir)
+    else:
+        paths = changed_paths(base or "", head or "HEAD")
+        names = stack_names(stacks_dir) if paths is None else stacks_for_paths(paths, stacks_dir)
+    configs, problems = read_each(stacks_dir, names)
+    return Selection([name for name in names if name in configs], problems)
 
 
-HISTORY_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+def reconciled_stacks(stacks_dir: Path) -> Selection:
+    """Every stack up.yml's schedule runs `pulumi up --refresh` on: all but those with `reconcile: false`."""
+    names = stack_names(stacks_dir)
+    configs, problems = read_each(stacks_dir, names)
+    return Selection([name for name in names if name in configs and configs[name].reconcile], problems)
 
 
 def last_update(history: list[dict[str, Any]]) -> datetime | None:
@@ -78,8 +96,7 @@ def last_update(history: list[dict[str, Any]]) -> datetime | None:
     if not updates:
         return None
     latest = max(updates, key=lambda e: e.get("startTime", ""))
-    stamp = latest.get("endTime") or latest["startTime"]
-    return datetime.strptime(stamp, HISTORY_TIME).replace(tzinfo=UTC)
+    return parse_rfc3339(latest.get("endTime") or latest["startTime"])
 
 
 def pulumi_history(stack: str) -> list[dict[str, Any]]:
@@ -102,19 +119,27 @@ def expired_stacks(
     stacks_dir: Path,
     now: datetime,
     history: Callable[[str], list[dict[str, Any]]] = pulumi_history,
-    warn: Callable[[str], None] = print,
-) -> list[str]:
-    """Stacks with `arm64-runners:ttlHours` whose last update is at least that old."""
+) -> Selection:
+    """Stacks with `arm64-runners:ttlHours` whose last update is at least that old.
+
+    A stack whose file or history cannot be read is skipped and reported; the others are still judged,
+    so one broken file never stops the scheduled destroy of the rest.
+    """
+    names = stack_names(stacks_dir)
+    configs, problems = read_each(stacks_dir, names)
     expired = []
-    for stack in stack_names(stacks_dir):
+    for name in names:
+        config = configs.get(name)
+        if config is None or config.ttl_hours is None:
+            continue
         try:
-            ttl = load_stack_file(stack_file(stacks_dir, stack)).ttl_hours
-        except ConfigError as error:
-            warn(f"skipping {stack}: its stack file is invalid ({len(error.problems)} problem(s))")
+            updated = last_update(history(name))
+        except OpsError:
+            raise  # no Pulumi CLI: no stack can be judged
+        except Exception as error:
+            reason = f"its deployment history cannot be read ({type(error).__name__}: {error})"
+            problems.append(StackProblem(str(stack_file(stacks_dir, name)), reason))
             continue
-        if ttl is None:
-            continue
-        updated = last_update(history(stack))
-        if updated is not None and now - updated >= timedelta(hours=ttl):
-            expired.append(stack)
-    return expired
+        if updated is not None and now - updated >= timedelta(hours=config.ttl_hours):
+            expired.append(name)
+    return Selection(expired, problems)

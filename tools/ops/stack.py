@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.config import StackConfig, load_stack_file
+from components.config import ConfigError, StackConfig, load_stack_file
 from components.github.rest import GithubClient
 
 STACKS_DIR = Path("stacks")
@@ -29,6 +29,37 @@ def stack_file(stacks_dir: Path, stack: str) -> Path:
 
 def stack_names(stacks_dir: Path) -> list[str]:
     return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in stacks_dir.glob("Pulumi.*.yaml"))
+
+
+@dataclass(frozen=True)
+class StackProblem:
+    """A stack a multi-stack command skipped: its file and why."""
+
+    stack_file: str
+    reason: str
+
+    def render(self) -> str:
+        return f"{self.stack_file}: skipped: {self.reason}"
+
+
+def read_each(stacks_dir: Path, names: Iterable[str]) -> tuple[dict[str, StackConfig], list[StackProblem]]:
+    """Every named stack's validated config, and a problem for each one that cannot be read.
+
+    Commands that walk several stacks use this so that one bad file is reported and the others are
+    still acted on. Anything the loader raises counts against that file alone, not only ConfigError.
+    """
+    configs: dict[str, StackConfig] = {}
+    problems: list[StackProblem] = []
+    for name in names:
+        path = stack_file(stacks_dir, name)
+        try:
+            configs[name] = load_stack_file(path)
+        except ConfigError as error:
+            detail = "\n".join(f"    {line}" for line in str(error).splitlines())
+            problems.append(StackProblem(str(path), f"invalid configuration:\n{detail}"))
+        except Exception as error:  # a file the loader cannot even parse must not stop the other stacks
+            problems.append(StackProblem(str(path), f"cannot be read ({type(error).__name__}: {error})"))
+    return configs, problems
 
 
 @dataclass(frozen=True)

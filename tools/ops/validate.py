@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from components.github.rest import GithubClient
 from tools.ops.runners import RunnerRow
+from tools.ops.timestamps import parse_rfc3339
 
 PAGE_SIZE = 100
 
@@ -50,9 +51,13 @@ class Validation:
 
 
 def _parse_time(value: str | None) -> datetime | None:
+    """GitHub's timestamps (any RFC 3339 spelling); None when absent or unreadable (shown as "—")."""
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    try:
+        return parse_rfc3339(value)
+    except ValueError:
+        return None
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tools.mockengine import PlanResult, Registered, is_secret, reveal
+from tools.mockengine.engine import DYNAMIC_TYPE
+from tools.mockengine.invokes_aws import ACCOUNT_ID, PARTITION
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
@@ -62,6 +64,11 @@ def stack(*pools: dict[str, Any], aws: dict[str, Any] | None = None, runner: dic
         config["arm64-runners:aws"] = aws
     config["arm64-runners:runner"].update(runner or {})
     return config
+
+
+def pool_resources(result: PlanResult, type_: str) -> list[Registered]:
+    """Resources of `type_` that belong to the pools (not to the stack's wake function)."""
+    return [r for r in result.by_type(type_) if "arm64-runners:aws:WakeFunction" not in r.parent_urn]
 
 
 def hosts(result: PlanResult) -> list[Registered]:
@@ -138,13 +145,23 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def handoffs(result: PlanResult) -> list[Registered]:
+    """The runners' SSM hand-offs (components.aws.handoff.SsmHandoff, a dynamic resource)."""
+    return [r for r in result.by_type(DYNAMIC_TYPE) if "parameter_name" in r.inputs]
+
+
+def handoff_arn(handoff: Registered) -> str:
+    inputs = handoff.plain_inputs
+    return f"arn:{PARTITION}:ssm:{inputs['region']}:{ACCOUNT_ID}:parameter{inputs['parameter_name']}"
+
+
 def assert_ssm_scoped(result: PlanResult) -> None:
     """Our IAM policies allow SSM parameter access on exact parameter ARNs only, never `*`, and each
     runner's policy denies every other parameter (the AWS-managed SSM core policy allows them all)."""
-    policies = result.by_type(ROLE_POLICY)
-    parameters = {r.name: r for r in result.by_type(PARAMETER)}
+    policies = pool_resources(result, ROLE_POLICY)
+    parameters = handoffs(result)
     assert policies and len(policies) == len(parameters), "one hand-off policy per runner expected"
-    arns = {p.outputs["arn"] for p in parameters.values()}
+    arns = {handoff_arn(p) for p in parameters}
     for policy in policies:
         allowed: list[str] = []
         denied_except: list[str] = []
@@ -170,7 +187,7 @@ def user_data_bytes(host: Registered) -> bytes:
 def assert_user_data(result: PlanResult, token_of: Callable[[Registered], str] | None = None) -> None:
     """User-data is a secret, at most 16 KiB raw (gzipped), a cloud-config, and holds no token."""
     assert hosts(result), "no runner host registered"
-    tokens = [str(reveal(p.inputs["value"])) for p in result.by_type(PARAMETER)]
+    tokens = [str(reveal(p.inputs["value"])) for p in handoffs(result)]
     for host in hosts(result):
         raw = host.inputs.get("userDataBase64")
         assert is_secret(raw), f"{host.name}: user-data not secret"

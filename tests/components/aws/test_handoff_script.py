@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from components.aws.handoff import CONSUMED_MARKER
-
 SCRIPT = Path(__file__).resolve().parents[3] / "cloud-init" / "handoff" / "aws-ssm.sh"
 REGION = "eu-west-1"
 PARAMETER = "/arm64-runners/dev/arm64-dev-graviton-0/0123456789ab/token"
@@ -71,6 +69,8 @@ class FakeAws:
     verify_key: str = SECRET_KEY
     #: A parameter that appears after this many GetParameter calls (name -> (calls, value)).
     published_late: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: Answer DeleteParameter with AccessDenied (a role without the grant).
+    refuse_delete: bool = False
 
 
 def _imds_handler(state: FakeAws) -> type[BaseHTTPRequestHandler]:
@@ -181,12 +181,15 @@ def _ssm_handler(state: FakeAws) -> type[BaseHTTPRequestHandler]:
                         }
                     },
                 )
-            elif target == "AmazonSSM.PutParameter":
-                if not request.get("Overwrite") or request.get("Type") != "SecureString":
-                    self._send(400, {"__type": "ParameterAlreadyExists"})
+            elif target == "AmazonSSM.DeleteParameter":
+                if name not in state.parameters:
+                    self._send(400, {"__type": "com.amazonaws.ssm#ParameterNotFound"})
                     return
-                state.parameters[name] = request["Value"]
-                self._send(200, {"Version": 2, "Tier": "Standard"})
+                if state.refuse_delete:
+                    self._send(400, {"__type": "AccessDeniedException"})
+                    return
+                del state.parameters[name]
+                self._send(200, {})
             else:
                 self._send(400, {"__type": "InvalidAction"})
 
@@ -216,7 +219,7 @@ def run_handoff(tmp_path: Path, imds: str, ssm: str, wait: int = 0) -> subproces
     etc = tmp_path / "etc"
     etc.mkdir(exist_ok=True)
     (etc / "handoff.env").write_text(
-        f"SSM_PARAMETER_NAME='{PARAMETER}'\nAWS_REGION='{REGION}'\nCONSUMED_MARKER='{CONSUMED_MARKER}'\n"
+        f"SSM_PARAMETER_NAME='{PARAMETER}'\nAWS_REGION='{REGION}'\n"
         f"HANDOFF_WAIT_SECONDS='{wait}'\nHANDOFF_RETRY_SECONDS='0'\n"
     )
     env = {
@@ -228,26 +231,38 @@ def run_handoff(tmp_path: Path, imds: str, ssm: str, wait: int = 0) -> subproces
     return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_reads_the_token_once_and_marks_it_consumed(tmp_path: Path, fake_aws: tuple[FakeAws, str, str]) -> None:
+def test_reads_the_token_once_and_deletes_it(tmp_path: Path, fake_aws: tuple[FakeAws, str, str]) -> None:
     state, imds, ssm = fake_aws
     state.parameters[PARAMETER] = TOKEN
     result = run_handoff(tmp_path, imds, ssm)
     assert result.returncode == 0, result.stderr
     assert result.stdout == TOKEN + "\n"
-    assert state.parameters[PARAMETER] == CONSUMED_MARKER
-    assert [target for target, _ in state.calls] == ["AmazonSSM.GetParameter", "AmazonSSM.PutParameter"]
+    assert PARAMETER not in state.parameters
+    assert [target for target, _ in state.calls] == ["AmazonSSM.GetParameter", "AmazonSSM.DeleteParameter"]
     assert state.calls[0][1] == {"Name": PARAMETER, "WithDecryption": True}
+    assert state.calls[1][1] == {"Name": PARAMETER}
     assert state.refused == [] and state.imds_without_session == 0
     assert TOKEN not in result.stderr
 
 
-def test_second_read_is_refused_as_consumed(tmp_path: Path, fake_aws: tuple[FakeAws, str, str]) -> None:
+def test_second_read_finds_nothing(tmp_path: Path, fake_aws: tuple[FakeAws, str, str]) -> None:
     state, imds, ssm = fake_aws
     state.parameters[PARAMETER] = TOKEN
     assert run_handoff(tmp_path, imds, ssm).returncode == 0
     again = run_handoff(tmp_path, imds, ssm)
-    assert again.returncode == 4
+    assert again.returncode == 3
     assert again.stdout == ""
+
+
+def test_a_token_that_cannot_be_deleted_is_not_used(tmp_path: Path, fake_aws: tuple[FakeAws, str, str]) -> None:
+    """Read-once or nothing: when the delete is refused the token is not printed (it stays unused)."""
+    state, imds, ssm = fake_aws
+    state.parameters[PARAMETER] = TOKEN
+    state.refuse_delete = True
+    result = run_handoff(tmp_path, imds, ssm)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert [t for t, _ in state.calls].count("AmazonSSM.DeleteParameter") == 3
 
 
 def test_missing_parameter_exits_3(tmp_path: Path, fake_aws: tuple[FakeAws, str, str]) -> None:
@@ -311,3 +326,96 @@ def test_no_credential_or_token_in_argv(tmp_path: Path, fake_aws: tuple[FakeAws,
     assert recorded.count("\n") >= 5  # the shim did see the IMDS and SSM calls
     for secret in (SECRET_KEY, SESSION_TOKEN, IMDS_SESSION, TOKEN, ACCESS_KEY):
         assert secret not in recorded
+
+
+# ---- against moto's Parameter Store, which keeps every version like AWS does ------------------------
+
+
+@pytest.fixture()
+def moto_ssm(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server on 127.0.0.1, reached by both the component's provider (boto3) and the script (curl)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    for key, value in {
+        "AWS_ENDPOINT_URL_SSM": url,
+        "AWS_ACCESS_KEY_ID": "AKIAMOTODEPLOYER0001",
+        "AWS_SECRET_ACCESS_KEY": "moto-deployer-secret",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def _handoff_props() -> dict[str, object]:
+    return {
+        "region": REGION,
+        "parameter_name": PARAMETER,
+        "value": TOKEN,
+        "tier": "Standard",
+        "description": "test",
+        "tags": {"arm64-runners:stack": "dev"},
+    }
+
+
+def _token_anywhere(ssm: object) -> list[str]:
+    """Every Parameter Store read API that could return the token, and what each returned."""
+    import botocore.exceptions
+
+    seen: list[str] = []
+    calls = {
+        "GetParameter": lambda: [ssm.get_parameter(Name=PARAMETER, WithDecryption=True)["Parameter"]],  # type: ignore[attr-defined]
+        "GetParameters": lambda: ssm.get_parameters(Names=[PARAMETER], WithDecryption=True)["Parameters"],  # type: ignore[attr-defined]
+        "GetParametersByPath": lambda: ssm.get_parameters_by_path(  # type: ignore[attr-defined]
+            Path="/arm64-runners/", Recursive=True, WithDecryption=True
+        )["Parameters"],
+        "GetParameterHistory": lambda: ssm.get_parameter_history(Name=PARAMETER, WithDecryption=True)["Parameters"],  # type: ignore[attr-defined]
+    }
+    for api, call in calls.items():
+        try:
+            found = call()
+        except botocore.exceptions.ClientError as err:
+            assert err.response["Error"]["Code"] == "ParameterNotFound", err
+            continue
+        seen += [api for item in found if item.get("Value") == TOKEN]
+    return seen
+
+
+def test_after_the_handoff_no_parameter_store_api_returns_the_token(
+    tmp_path: Path, fake_aws: tuple[FakeAws, str, str], moto_ssm: str
+) -> None:
+    import boto3
+
+    from components.aws.handoff import SsmHandoffProvider
+
+    _state, imds, _fake_ssm = fake_aws
+    provider = SsmHandoffProvider()
+    provider.create(_handoff_props())
+    ssm = boto3.client("ssm", region_name=REGION)
+    assert set(_token_anywhere(ssm)) == {"GetParameter", "GetParameters", "GetParametersByPath", "GetParameterHistory"}
+
+    result = run_handoff(tmp_path, imds, moto_ssm)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == TOKEN + "\n"
+    assert _token_anywhere(ssm) == []
+    assert ssm.describe_parameters()["Parameters"] == []
+    provider.delete(PARAMETER, _handoff_props())  # destroy after the instance deleted it: nothing to do
+
+
+def test_an_overwrite_instead_of_a_delete_would_leave_the_token_in_the_history(moto_ssm: str) -> None:
+    """The weakened variant: the previous hand-off overwrote the token; moto, like AWS, keeps it."""
+    import boto3
+
+    from components.aws.handoff import SsmHandoffProvider
+
+    SsmHandoffProvider().create(_handoff_props())
+    ssm = boto3.client("ssm", region_name=REGION)
+    ssm.put_parameter(Name=PARAMETER, Value="arm64-runners:consumed", Type="SecureString", Overwrite=True)
+    assert _token_anywhere(ssm) == ["GetParameterHistory"]

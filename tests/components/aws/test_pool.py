@@ -32,7 +32,7 @@ def plan() -> PlanResult:
 def _weakened(result: PlanResult, type_: str, change: Any) -> PlanResult:
     """A deep copy of `result` where `change(inputs)` edited the inputs of the first `type_` resource."""
     copied = copy.deepcopy(result)
-    target = copied.by_type(type_)[0]
+    target = h.pool_resources(copied, type_)[0]
     target.inputs = reveal(target.inputs)
     change(target.inputs)
     return copied
@@ -121,7 +121,7 @@ def test_iam_grants_each_runner_its_own_parameter_only(plan: PlanResult) -> None
 
     with pytest.raises(AssertionError, match="not denied"):
         h.assert_ssm_scoped(_weakened(plan, h.ROLE_POLICY, no_deny))
-    roles = plan.by_type("aws:iam/role:Role")
+    roles = h.pool_resources(plan, "aws:iam/role:Role")
     assert len(roles) == len(h.hosts(plan)) == 3  # one role per runner, not per pool
     attachments = plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert {a.plain_inputs["policyArn"] for a in attachments} == {
@@ -129,16 +129,23 @@ def test_iam_grants_each_runner_its_own_parameter_only(plan: PlanResult) -> None
     }
 
 
-def test_token_parameter_is_a_secret_securestring_that_ignores_value_changes() -> None:
+def test_the_handoff_holds_the_registration_token_as_a_secret_under_a_generation_path() -> None:
     result = run_stack(STACK, h.stack(h.aws_pool(count=1)))
-    (parameter,) = result.by_type(h.PARAMETER)
-    assert parameter.plain_inputs["type"] == "SecureString"
-    assert mock_engine.is_secret(parameter.inputs["value"])
-    assert parameter.ignore_changes == ["value"]
+    (handoff,) = h.handoffs(result)
+    assert mock_engine.is_secret(handoff.inputs["value"])
+    assert handoff.plain_inputs["region"] == "us-east-1" and handoff.plain_inputs["tier"] == "Standard"
     registration = next(r for r in result.resources if r.name == "pool-graviton-0-registration")
-    assert reveal(parameter.inputs["value"]) == reveal(registration.outputs["token"])
-    path = parameter.plain_inputs["name"]
-    assert path.startswith(f"/arm64-runners/{STACK}/arm64-{STACK}-graviton-0/") and path.endswith("/token")
+    assert reveal(handoff.inputs["value"]) == reveal(registration.outputs["token"])
+    assert handoff.parent_urn == registration.parent_urn  # both children of the runner's Runner component
+    path = handoff.plain_inputs["parameter_name"]
+    generation = path.removeprefix(f"/arm64-runners/{STACK}/arm64-{STACK}-graviton-0/").removesuffix("/token")
+    assert len(generation) == 12 and int(generation, 16) >= 0
+    # The instance finds it by tag too (the wake function re-registers a runner through it).
+    (instance,) = result.by_type(h.INSTANCE)
+    assert instance.plain_inputs["tags"]["arm64-runners:handoff"] == path
+    assert instance.plain_inputs["tags"]["arm64-runners:runner"] == f"arm64-{STACK}-graviton-0"
+    ephemeral = run_stack(STACK, h.stack(h.aws_pool(count=1), runner={"ephemeral": True}))
+    assert [p.plain_inputs["tier"] for p in h.handoffs(ephemeral)] == ["Advanced"]  # JIT configs are larger
 
 
 def test_user_data_is_secret_small_and_points_at_the_parameter(plan: PlanResult) -> None:
@@ -146,8 +153,8 @@ def test_user_data_is_secret_small_and_points_at_the_parameter(plan: PlanResult)
     for host in h.hosts(plan):
         text = h.gzip.decompress(h.user_data_bytes(host)).decode()
         own = next(
-            p.plain_inputs["name"]
-            for p in plan.by_type(h.PARAMETER)
+            p.plain_inputs["parameter_name"]
+            for p in h.handoffs(plan)
             if p.name.removesuffix("-token") == host.name.removesuffix("-instance")
         )
         assert own in text and "aws-ssm" not in own
@@ -157,17 +164,36 @@ def test_user_data_is_secret_small_and_points_at_the_parameter(plan: PlanResult)
 
 
 def test_user_data_over_16_kib_fails_before_any_resource() -> None:
-    from components.aws.pool import check_user_data_size
+    from components.aws.pool import Ec2Boot
     from components.config import load_stack_file
+    from components.runner import RunnerSlot, check_user_data
 
     config = load_stack_file("stacks/Pulumi.aws-graviton.yaml")
     pool = config.pools[0]
-    check_user_data_size(config, pool, GRAVITON)  # the example stack fits
+    slots = [RunnerSlot(config, pool, i) for i in range(pool.count)]
+    check_user_data(slots, Ec2Boot(config, pool, GRAVITON, "us-east-1"))  # the example stack fits
     # Labels that barely compress (hex digests, ~50 KB): they cannot fit in 16 KiB gzipped.
-    labels = tuple(hashlib.sha512(str(i).encode()).hexdigest() * 2 for i in range(200))
+    labels = tuple(hashlib.sha512(str(i).encode()).hexdigest() * 2 for i in range(500))
     huge = dataclasses.replace(config, runner=dataclasses.replace(config.runner, labels=labels))
+    huge_slots = [RunnerSlot(huge, pool, i) for i in range(pool.count)]
     with pytest.raises(ValueError, match=r"user-data is \d+ bytes gzipped; EC2 accepts at most 16384"):
-        check_user_data_size(huge, pool, GRAVITON)
+        check_user_data(huge_slots, Ec2Boot(huge, pool, GRAVITON, "us-east-1"))
+    # Through the program: the preview fails before the pool declares anything.
+    # As many labels as GitHub accepts (100 a runner, 256 characters each, none repeating itself): still
+    # over 16 KiB gzipped.
+    distinct = [
+        hashlib.sha512(str(i).encode()).hexdigest() + hashlib.sha512(str(-i).encode()).hexdigest() for i in range(1, 98)
+    ]
+    values = h.stack(h.aws_pool(count=1), runner={"labels": distinct, "idleAction": "none"})
+    registered: list[str] = []
+
+    def record(type_: str, name: str, _inputs: dict[str, Any]) -> None:
+        registered.append(name)
+
+    with pytest.raises(Exception, match="EC2 accepts at most 16384"):
+        run_stack(STACK, values, resource_outputs=record)
+    # The stack's shared network precedes the pool; the pool component declared no child.
+    assert "pool-graviton" in registered and not [n for n in registered if n.startswith("pool-graviton-")]
 
 
 def test_tags(plan: PlanResult) -> None:
@@ -186,8 +212,13 @@ def test_spot_is_a_persistent_request_that_stops(plan: PlanResult) -> None:
     assert inputs["instanceInterruptionBehavior"] == "stop"
     assert inputs["waitForFulfillment"] is True
     assert {i.plain_inputs["tags"]["arm64-runners:pool"] for i in plan.by_type(h.INSTANCE)} == {"graviton"}
-    name_tags = plan.by_type("aws:ec2/tag:Tag")
-    assert [(t.plain_inputs["key"], t.plain_inputs["value"]) for t in name_tags] == [("Name", "arm64-dev-spotty-0")]
+    tags = {t.plain_inputs["key"]: t.plain_inputs["value"] for t in plan.by_type("aws:ec2/tag:Tag")}
+    (handoff,) = [p for p in h.handoffs(plan) if "spotty" in p.name]
+    assert tags == {
+        "Name": "arm64-dev-spotty-0",
+        "arm64-runners:runner": "arm64-dev-spotty-0",
+        "arm64-runners:handoff": handoff.plain_inputs["parameter_name"],
+    }
 
 
 def test_idle_action_sets_the_shutdown_behaviour() -> None:
@@ -223,7 +254,7 @@ def test_names_unique_across_pools_and_one_network_per_stack(plan: PlanResult) -
     assert len(urns) == len(set(urns))
     runner_names = [r["name"] for r in plan.outputs["runners"]]
     assert runner_names == ["arm64-dev-graviton-0", "arm64-dev-graviton-1", "arm64-dev-spotty-0"]
-    parameters = [p.plain_inputs["name"] for p in plan.by_type(h.PARAMETER)]
+    parameters = [p.plain_inputs["parameter_name"] for p in h.handoffs(plan)]
     assert len(parameters) == len(set(parameters)) == 3
     assert len(plan.by_type(h.VPC)) == 1 and len(plan.by_type(h.SECURITY_GROUP)) == 1
     assert len(h.templates(plan)) == 2  # one launch template per pool
@@ -257,35 +288,3 @@ def test_running_the_program_twice_gives_identical_inputs(plan: PlanResult) -> N
     differing = {urn.rsplit("::", 1)[1] for urn in changed if changed[urn] != _inputs(plan).get(urn)}
     # The failing variant: a replacement-worthy change does show up, in the registration's fingerprint.
     assert {"pool-graviton-template", "pool-graviton-0-registration", "pool-graviton-1-registration"} <= differing
-
-
-def test_fingerprint_covers_what_replaces_an_instance() -> None:
-    from components.aws.compute import PoolHost
-    from components.aws.pool import replacement_fingerprint
-    from components.config import load_stack_file
-    from components.config.model import StackConfig
-
-    config: StackConfig = load_stack_file("stacks/Pulumi.aws-graviton.yaml")
-    pool = config.pools[0]
-    host = PoolHost("s", pool.name, "t4g.large", 60, False, "stop")
-    base = replacement_fingerprint(config, pool, GRAVITON, host, "r-0", "ami-1")
-    assert base == replacement_fingerprint(config, pool, GRAVITON, host, "r-0", "ami-1")
-    variants = [
-        replacement_fingerprint(config, pool, GRAVITON, host, "r-1", "ami-1"),
-        replacement_fingerprint(config, pool, GRAVITON, host, "r-0", "ami-2"),
-        replacement_fingerprint(
-            config, pool, GRAVITON, dataclasses.replace(host, instance_type="t4g.xlarge"), "r-0", "ami-1"
-        ),
-        replacement_fingerprint(config, pool, GRAVITON, dataclasses.replace(host, disk_gb=61), "r-0", "ami-1"),
-        replacement_fingerprint(config, pool, GRAVITON, dataclasses.replace(host, spot=True), "r-0", "ami-1"),
-        replacement_fingerprint(
-            dataclasses.replace(config, runner=dataclasses.replace(config.runner, version="2.999.0")),
-            pool,
-            GRAVITON,
-            host,
-            "r-0",
-            "ami-1",
-        ),
-        replacement_fingerprint(config, dataclasses.replace(pool, labels=("big",)), GRAVITON, host, "r-0", "ami-1"),
-    ]
-    assert base not in variants and len(set(variants)) == len(variants)

@@ -29,16 +29,17 @@ class Sleeps:
 
 
 @pytest.fixture
-def github() -> Iterator[FakeGithub]:
-    with FakeGithub() as fake:
-        fake.add_scope(REPO)
-        fake.add_scope(ORG)
-        yield fake
+def sleeps() -> Sleeps:
+    return Sleeps()
 
 
 @pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+def github(sleeps: Sleeps) -> Iterator[FakeGithub]:
+    """The fake API on the same clock as the clients' sleeps."""
+    with FakeGithub(clock=sleeps.now) as fake:
+        fake.add_scope(REPO)
+        fake.add_scope(ORG)
+        yield fake
 
 
 @pytest.fixture

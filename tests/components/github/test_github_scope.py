@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.github import scope
+from components.github.rest import UnprocessableError
 from tests.components.github.conftest import ORG, REPO
 from tests.fakes.github_api import FakeGithub
 
@@ -67,6 +68,27 @@ def test_runner_becoming_busy_between_list_and_delete_is_waited_for(github: Fake
     )
     assert scope.delete_runner(client_for(), REPO, "arm64-dev-a-0", poll_seconds=10) is True
     assert sleeps.calls == [10]
+
+
+def test_another_422_on_delete_fails_with_githubs_own_message_and_no_wait(
+    github: FakeGithub, client_for, sleeps
+) -> None:
+    """GitHub documents 422 on this endpoint as "Validation failed, or the endpoint has been spammed"."""
+    github.add_runner(REPO, "arm64-dev-a-0")
+    github.fail_next("DELETE", REPO + r"/actions/runners/\d+", 422, body={"message": "Validation Failed"})
+    with pytest.raises(UnprocessableError, match="Validation Failed") as refused:
+        scope.delete_runner(client_for(), REPO, "arm64-dev-a-0", poll_seconds=10)
+    assert refused.value.github_message == "Validation Failed" and sleeps.calls == []
+    assert github.runner_names(REPO) == ["arm64-dev-a-0"]
+
+
+def test_a_jit_config_for_a_slot_whose_name_is_taken_replaces_the_leftover(github: FakeGithub, client_for) -> None:
+    github.add_runner(ORG, "arm64-dev-j-0")  # e.g. an ephemeral runner that never got its job
+    jit = scope.generate_jit_config_for_slot(
+        client_for(ORG), ORG, "arm64-dev-j-0", ["self-hosted"], 1, busy_timeout_seconds=0
+    )
+    assert github.runner_names(ORG) == ["arm64-dev-j-0"] and jit.runner_id != 0
+    assert len(github.requests_to("POST", ORG + "/actions/runners/generate-jitconfig")) == 2
 
 
 def test_runner_group_defaults_to_id_1_without_asking(github: FakeGithub, client_for) -> None:

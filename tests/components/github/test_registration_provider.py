@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import pulumi.dynamic
 import pytest
 
 from components.config.model import GithubTarget
-from components.github.provider import DELETE_TOKEN_ENV, REPLACE_ON, RunnerRegistrationProvider
+from components.github.provider import REPLACE_ON, TOKEN_OVERRIDE_ENV, RunnerRegistrationProvider, still_usable
 from components.github.rest import BadCredentialsError, GithubApiError
 from components.github.scope import RunnerBusyError
 from tests.components.github.conftest import ORG, REPO
-from tests.fakes.github_api import DEFAULT_CREDENTIAL, FakeGithub
+from tests.fakes.github_api import DEFAULT_CREDENTIAL, FakeGithub, FakeRequest
 
 
 def props_for(api_url: str, scope_path: str = REPO, **overrides: Any) -> dict[str, Any]:
@@ -185,12 +187,143 @@ def test_replace_keys_are_the_documented_ones() -> None:
     }
 
 
-def test_read_returns_the_stored_state_without_calling_github(github: FakeGithub, provider) -> None:
+HOUR = 3600.0
+
+
+def _read(provider: RunnerRegistrationProvider, outs: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+    return provider.read("the-id", dict(outs))
+
+
+def _writes(github: FakeGithub) -> list[str]:
+    return [f"{r.method} {r.path}" for r in github.requests if r.method != "GET"]
+
+
+def test_refresh_keeps_a_registration_whose_runner_is_listed_with_one_call_and_no_write(
+    github: FakeGithub, provider, sleeps
+) -> None:
     outs = provider.create(props_for(github.api_url)).outs
-    before = len(github.requests)
-    result = provider.read("the-id", dict(outs))
+    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
+    sleeps.clock += 30 * 24 * HOUR  # long after the token expired: a listed runner needs none
+    before, writes = len(github.requests), _writes(github)
+    result = _read(provider, outs)
     assert result.id == "the-id" and result.outs == outs
-    assert len(github.requests) == before and len(github.tokens) == 1
+    assert [r.path for r in github.requests[before:]] == [REPO + "/actions/runners"]
+    assert _writes(github) == writes and len(github.tokens) == 1
+
+
+def _refresh_among_230_others(github: FakeGithub, provider: RunnerRegistrationProvider) -> list[FakeRequest]:
+    """The requests a refresh makes for a registered runner that sits after 230 others."""
+    for i in range(230):
+        github.add_runner(REPO, f"unrelated-{i}")
+    outs = provider.create(props_for(github.api_url)).outs
+    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
+    before = len(github.requests)
+    assert _read(provider, outs).id == "the-id"
+    return github.requests[before:]
+
+
+def test_refresh_asks_for_its_runner_by_name_with_one_call(github: FakeGithub, provider) -> None:
+    assert [r.query.get("name") for r in _refresh_among_230_others(github, provider)] == ["arm64-dev-a-0"]
+
+
+def test_refresh_walks_the_pages_of_a_server_that_ignores_the_name_filter(github: FakeGithub, provider) -> None:
+    """At most one list call per page: the runner sits on page 3 of 231."""
+    github.ignore_name_filter = True
+    assert [r.query["page"] for r in _refresh_among_230_others(github, provider)] == ["1", "2", "3"]
+
+
+def test_refresh_keeps_an_unused_token_while_it_is_valid(github: FakeGithub, provider, sleeps) -> None:
+    """A host may still be booting towards its registration: nothing to heal yet."""
+    outs = provider.create(props_for(github.api_url)).outs
+    sleeps.clock += 0.5 * HOUR
+    assert _read(provider, outs).id == "the-id"
+
+
+def test_refresh_drops_a_token_that_expired_unused(github: FakeGithub, provider, sleeps) -> None:
+    """(a) the instance came hours after its registration (a capacity retry): nothing registered."""
+    outs = provider.create(props_for(github.api_url)).outs
+    sleeps.clock += 2 * HOUR
+    result = _read(provider, outs)
+    assert result.id == "" and result.outs == {}
+    assert _writes(github) == [f"POST {REPO}/actions/runners/registration-token"]  # the create only
+
+
+def test_refresh_drops_a_registration_whose_runner_github_removed(github: FakeGithub, provider, sleeps) -> None:
+    """(b) GitHub removes a runner that stayed offline for 14 days."""
+    outs = provider.create(props_for(github.api_url)).outs
+    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
+    sleeps.clock += 15 * 24 * HOUR
+    assert _read(provider, outs).id == "the-id"  # still listed: kept
+    github.remove_runner(REPO, "arm64-dev-a-0")
+    assert _read(provider, outs).id == ""
+
+
+def test_refresh_drops_an_ephemeral_registration_once_its_runner_is_gone(github: FakeGithub, provider) -> None:
+    """(c) a JIT runner is listed from the moment it is minted and removed after its one job."""
+    outs = provider.create(props_for(github.api_url, ORG, ephemeral=True)).outs
+    assert _read(provider, outs).id == "the-id"  # minted, not used yet
+    github.remove_runner(ORG, "arm64-dev-a-0")
+    assert _read(provider, outs).id == ""
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [(502, {}), (503, {}), (429, {"retry-after": "5"}), (403, {"x-ratelimit-remaining": "0"})],
+)
+def test_refresh_keeps_the_state_and_warns_when_github_cannot_answer(
+    github: FakeGithub, sleeps, status: int, headers: dict[str, str]
+) -> None:
+    """(e) an outage or a rate limit is never taken for "gone"."""
+    warnings: list[str] = []
+    provider = RunnerRegistrationProvider(sleep=sleeps, now=sleeps.now, warn=warnings.append)
+    outs = provider.create(props_for(github.api_url)).outs
+    sleeps.clock += 30 * 24 * HOUR  # expired and unlisted: only an answer could tell
+    github.fail_next("GET", REPO + "/actions/runners", status, headers=headers, times=99)
+    result = _read(provider, outs)
+    assert result.id == "the-id" and result.outs == outs
+    assert len(warnings) == 1 and "runner arm64-dev-a-0" in warnings[0] and "kept" in warnings[0]
+    assert outs["github_token"] not in warnings[0]
+
+
+def test_refresh_keeps_the_state_and_warns_when_github_is_unreachable(github: FakeGithub, sleeps) -> None:
+    warnings: list[str] = []
+    provider = RunnerRegistrationProvider(sleep=sleeps, now=sleeps.now, warn=warnings.append)
+    outs = provider.create(props_for(github.api_url)).outs
+    github.stop()  # connection refused: a network error, retried then given up
+    assert _read(provider, outs).id == "the-id"
+    assert len(warnings) == 1 and "arm64-dev-a-0" in warnings[0]
+
+
+def test_refresh_with_a_rotated_stored_credential_uses_the_override(github: FakeGithub, provider, monkeypatch) -> None:
+    outs = provider.create(props_for(github.api_url)).outs
+    github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
+    github.credentials = {"ghp_rotated"}
+    monkeypatch.setenv(TOKEN_OVERRIDE_ENV, "ghp_rotated")
+    assert _read(provider, outs).id == "the-id"
+    assert github.requests[-1].authorization == "Bearer ghp_rotated"
+
+
+@pytest.mark.parametrize(
+    ("ephemeral", "listed", "expires_in", "usable"),
+    [
+        (False, True, -HOUR, True),
+        (False, False, HOUR, True),
+        (False, False, -1.0, False),
+        (True, True, 0.0, True),
+        (True, False, HOUR, False),
+    ],
+)
+def test_still_usable(ephemeral: bool, listed: bool, expires_in: float, usable: bool) -> None:
+    now = 1_800_000_000.0
+    expires = datetime.fromtimestamp(now + expires_in, UTC).isoformat().replace("+00:00", "Z")
+    props = {"ephemeral": ephemeral, "expires_at": "" if ephemeral else expires}
+    assert still_usable(props, {"name": "r"} if listed else None, now) is usable
+
+
+def test_still_usable_reads_rfc3339_offsets_and_fractions() -> None:
+    base = {"ephemeral": False}
+    assert still_usable({**base, "expires_at": "2026-11-27T04:21:07.000+00:00"}, None, 1_795_753_266.0)
+    assert not still_usable({**base, "expires_at": "2026-11-27T05:21:07.123+01:00"}, None, 1_795_753_268.0)
 
 
 def test_delete_removes_the_registered_runner(github: FakeGithub, provider) -> None:
@@ -242,7 +375,7 @@ def test_delete_prefers_the_override_credential_from_the_environment(github: Fak
     outs = provider.create(props_for(github.api_url)).outs
     github.register_runner(REPO, "arm64-dev-a-0", outs["token"])
     github.credentials = {"ghp_rotated"}
-    monkeypatch.setenv(DELETE_TOKEN_ENV, "ghp_rotated")
+    monkeypatch.setenv(TOKEN_OVERRIDE_ENV, "ghp_rotated")
     provider.delete("id", outs)
     assert github.runner_names(REPO) == []
     assert github.requests[-1].authorization == "Bearer ghp_rotated"

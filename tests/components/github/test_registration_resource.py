@@ -75,6 +75,7 @@ def test_credential_is_a_secret_input_and_the_token_a_declared_secret_output() -
         "runner_group": "",
         "replacement_fingerprint": "fp-1",
         "busy_timeout_seconds": 600,
+        "stops_when_idle": False,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -32,13 +33,23 @@ def test_status_lists_the_stacks_runners_only(github, stacks_dir, clock, capsys)
     github.add_runner(SCOPE, "someone-elses-runner")
     assert ops(github, stacks_dir, clock, "status", "--stack", "dev") == 0
     out = capsys.readouterr().out
-    assert "| arm64-dev-a-0 | online | self-hosted, linux, ARM64 | yes |" in out
-    assert "| arm64-dev-a-1 | busy |" in out
-    assert "| arm64-dev-old-0 | offline | — | no (leftover) |" in out
+    assert "| arm64-dev-a-0 | online | 2.331.0 | self-hosted, linux, ARM64 | yes |" in out
+    assert "| arm64-dev-a-1 | busy | 2.331.0 |" in out
+    assert "| arm64-dev-old-0 | offline | 2.331.0 | — | no (leftover) |" in out
     assert "arm64-dev-x-a-0" not in out and "someone-elses-runner" not in out
     assert "Totals: 1 online, 1 busy, 1 offline, 0 missing" in out
     assert "Pulumi CLI not installed" in out
-    assert "version 2.331.0" in out
+    assert "installs runner version 2.331.0" in out
+    assert "Not on version" not in out
+
+
+def test_status_shows_the_version_each_runner_reports(github, stacks_dir, clock, capsys) -> None:
+    github.add_runner(SCOPE, "arm64-dev-a-0", version="2.332.0")  # updated itself after a release
+    assert ops(github, stacks_dir, clock, "status", "--stack", "dev") == 0
+    out = capsys.readouterr().out
+    assert "| arm64-dev-a-0 | online | 2.332.0 |" in out
+    assert "| arm64-dev-a-1 | missing | — |" in out
+    assert "Not on version 2.331.0: arm64-dev-a-0 (2.332.0) — a runner updates itself" in out
 
 
 def test_status_expect_none(github, stacks_dir, clock, capsys) -> None:
@@ -100,6 +111,30 @@ def test_gc_deletes_offline_leftovers_and_keeps_what_may_restart(github, stacks_
     assert "deleted 1 offline runner(s): arm64-dev-old-0" in out
     assert ops(github, stacks_dir, clock, "gc", "--stack", "dev", "--include-stopped") == 0
     assert github.runner_names(SCOPE) == ["arm64-dev-a-0", "arm64-dev-x-a-0"]
+
+
+def test_gc_keeps_a_runner_github_says_is_running_a_job(github, stacks_dir, clock, capsys) -> None:
+    leftover = github.add_runner(SCOPE, "arm64-dev-old-0", busy=True)
+    leftover["status"] = "offline"  # GitHub can list a runner offline while it still holds a job
+    assert ops(github, stacks_dir, clock, "gc", "--stack", "dev") == 0
+    assert github.runner_names(SCOPE) == ["arm64-dev-old-0"]
+    assert len(github.requests_to("DELETE", r".*")) == 1  # asked once, GitHub answered 422 busy
+    assert "kept (in use, or may be an idle-stopped host): arm64-dev-old-0" in capsys.readouterr().out
+
+
+def test_gc_reports_githubs_own_message_for_any_other_422(github, stacks_dir, clock, capsys) -> None:
+    refused = github.add_runner(SCOPE, "arm64-dev-old-0")
+    refused["status"] = "offline"
+    github.add_runner(SCOPE, "arm64-dev-old-1")["status"] = "offline"
+    path = rf"{SCOPE}/actions/runners/{refused['id']}"
+    github.fail_next("DELETE", path, 422, body={"message": "Validation Failed"})
+    assert ops(github, stacks_dir, clock, "gc", "--stack", "dev") == 1
+    captured = capsys.readouterr()
+    assert "error: GitHub refused to delete runner arm64-dev-old-0:" in captured.err
+    assert "422 Validation Failed" in captured.err
+    assert "still running" not in captured.err + captured.out
+    assert "deleted 1 offline runner(s): arm64-dev-old-1" in captured.out  # the rest carried on
+    assert github.runner_names(SCOPE) == ["arm64-dev-old-0"]
 
 
 def test_gc_dry_run_deletes_nothing(github, stacks_dir, clock, capsys) -> None:
@@ -203,6 +238,29 @@ def test_validate_finds_the_run_when_dispatch_returns_204(stacks_dir, clock, tmp
         assert validate(github, stacks_dir, clock, tmp_path) == 0
         assert github.requests_to("GET", r"/repos/octo/app/actions/workflows/build-push-arm64.yml/runs")
     assert "**GO**" in report_of(tmp_path)
+
+
+RFC3339_SPELLINGS = {
+    "fraction": lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    "nanoseconds": lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z",
+    "offset": lambda t: t.astimezone(timezone(timedelta(hours=-5))).isoformat(),
+    "lowercase": lambda t: t.strftime("%Y-%m-%dt%H:%M:%Sz"),
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(RFC3339_SPELLINGS))
+def test_validate_reads_any_rfc3339_time(spelling, stacks_dir, clock, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", DEFAULT_CREDENTIAL)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with FakeGithubWorkflows(stamp=RFC3339_SPELLINGS[spelling]) as github:
+        github.add_scope(SCOPE)
+        online_stack(github)
+        jobs = [ScriptedJob("build", "success", "arm64-dev-a-0", seconds=540), ScriptedJob("test", "success", None)]
+        github.script_run("octo/app", "build-push-arm64.yml", jobs)
+        assert validate(github, stacks_dir, clock, tmp_path) == 0
+    report = report_of(tmp_path)
+    assert "| build | success | arm64-dev-a-0 | self-hosted, linux, ARM64 | 9 min 00 s |" in report
+    assert "Run duration: 10 min 00 s" in report
 
 
 def test_validate_no_go_when_the_stack_ran_nothing(github, stacks_dir, clock, tmp_path) -> None:

@@ -1,0 +1,1 @@
+"""Code that runs in the cloud outside Pulumi (AWS Lambda functions), one folder per function."""

@@ -1,55 +1,192 @@
 #!/usr/bin/env bash
-# Turns a blank host into a registered, supervised runner; run once by cloud-init's runcmd.
-# Steps and the hook contract: cloud-init/README.md. Prints READY or FAILED on the console and exits
-# non-zero on failure so `cloud-init status` reports an error.
+# Turns a blank host into a registered, supervised runner, and brings it back at every later boot.
+#   bootstrap.sh first-boot  the first boot: the unit cloud-init's bootcmd queues, started as soon as
+#                            write_files and users are done (it overlaps the rest of cloud-init)
+#   bootstrap.sh await       cloud-init's runcmd: waits for that unit, copies its log into cloud-init's
+#                            output and exits with its status, so `cloud-init status` reports a failure
+#   bootstrap.sh boot        every later boot (arm64-runner-boot.service): asks the hand-off once; a token
+#                            this host has not used registers again (READY), else the runner starts as
+#                            configured (STARTED). A host whose first boot failed runs every step again.
+#   bootstrap.sh             the first boot's steps in the foreground (by hand, tests)
+# Steps and the hook contract: cloud-init/README.md. READY / FAILED / STARTED lines go to the console.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "${ARM64_RUNNER_LIB:-/usr/local/lib/arm64-runner}/lib.sh"
+mode=${1:-steps}
+log_file=${ARM64_RUNNER_LOG:-/var/log/arm64-runner-bootstrap.log}
+lock="$ARM64_RUNNER_RUN/bootstrap.lock"
+status_file="$ARM64_RUNNER_RUN/bootstrap.status"
 mkdir -p "$ARM64_RUNNER_STATE" "$ARM64_RUNNER_RUN"
 
+# Microseconds since the epoch, and seconds since such a stamp with one decimal.
+now_us() { local t=${EPOCHREALTIME/[.,]/}; printf '%s' "$t"; }
+since() {
+  local us=$(($(now_us) - $1))
+  printf '%d.%d' $((us / 1000000)) $((us % 1000000 / 100000))
+}
+
+current_step="" unchanged=0 fetch_pid=""
+# run_step NAME CMD...: one step in this shell. A failure exits (set -e) and the EXIT trap reports it
+# with the reason the step recorded (lib.sh fail writes ARM64_RUNNER_FAILURE).
 run_step() {
-  local name=$1 rc=0 reason
+  local started
+  started=$(now_us)
+  current_step=$1
   shift
-  rm -f "$ARM64_RUNNER_RUN/failure"
-  log "step $name"
-  "$@" || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    reason=$(cat "$ARM64_RUNNER_RUN/failure" 2>/dev/null || true)
-    report "FAILED step=$name reason=${reason:-exit-$rc}"
-    exit "$rc"
+  export ARM64_RUNNER_FAILURE="$ARM64_RUNNER_RUN/failure.$current_step"
+  log "step $current_step"
+  "$@"
+  log "step $current_step done in $(since "$started")s"
+}
+
+on_exit() {
+  local rc=$? reason
+  if [ -n "$fetch_pid" ]; then kill "$fetch_pid" 2>/dev/null || true; fi
+  if [ "$rc" -ne 0 ] && [ "$mode" != await ]; then
+    reason=$(cat "$ARM64_RUNNER_RUN/failure.${current_step:-start}" 2>/dev/null || true)
+    report "FAILED step=${current_step:-start} reason=${reason:-exit-$rc}"
+    # A later boot tries again (a wake may bring the token this boot lacked).
+    "$ARM64_RUNNER_SYSTEMCTL" enable --no-reload arm64-runner-boot.service >/dev/null 2>&1 || true
   fi
+  if [ "$mode" = first-boot ]; then printf '%s\n' "$rc" >"$status_file"; fi
+}
+trap on_exit EXIT
+
+# The runner download and its checksum, in the background from the start: they need nothing but the
+# network, and the package installation is the long step. Its reason file is the download step's.
+start_fetch() {
+  (
+    exec 9>&- # never hold the first-boot lock (bootstrap.sh await)
+    started=$(now_us)
+    export ARM64_RUNNER_FAILURE="$ARM64_RUNNER_RUN/failure.download"
+    log "step fetch"
+    "$ARM64_RUNNER_LIB/fetch-runner.sh" fetch
+    log "step fetch done in $(since "$started")s"
+  ) &
+  fetch_pid=$!
+}
+
+# Step download: the background fetch's result, then unpack and install the runner's dependencies
+# (after the packages, and only from a verified tarball).
+finish_download() {
+  local rc=0
+  wait "$fetch_pid" || rc=$?
+  fetch_pid=""
+  [ "$rc" -eq 0 ] || return "$rc"
+  "$ARM64_RUNNER_LIB/fetch-runner.sh" install
+}
+
+# Later boots: register.sh --if-new leaves a configured runner as it is when the hand-off holds nothing new.
+register_if_new() {
+  local rc=0
+  "$ARM64_RUNNER_LIB/register.sh" --if-new || rc=$?
+  if [ "$rc" -eq "$ARM64_RUNNER_UNCHANGED" ]; then unchanged=1 rc=0; fi
+  return "$rc"
 }
 
 # The JIT service must consume (delete) the config it was handed; never leave it behind.
 wait_jit_consumed() {
   local jit="$ARM64_RUNNER_RUN/jit" i
-  for i in $(seq 1 "${ARM64_RUNNER_JIT_WAIT:-60}"); do
+  for ((i = 1; i <= ${ARM64_RUNNER_JIT_WAIT:-60} * 10; i++)); do
     [ -e "$jit" ] || return 0
-    [ "$i" -eq 1 ] || sleep 1
+    [ "$i" -eq 1 ] || sleep 0.1
   done
   rm -f "$jit"
   fail "jit-config-not-consumed"
 }
 
-enable_timers() {
-  "$ARM64_RUNNER_SYSTEMCTL" daemon-reload
-  if [ "${BLOCK_METADATA:-1}" = 1 ]; then
-    "$ARM64_RUNNER_SYSTEMCTL" enable arm64-runner-imds.service
+# Housekeeping after READY: enabled for later boots (symlinks only: no daemon-reload; svc.sh's own
+# reload, or the first start, loads our unit files) and the timers started without waiting.
+enable_units() {
+  local units=(arm64-runner-boot.service) timers=(arm64-runner-prune.timer)
+  if [ "${BLOCK_METADATA:-1}" = 1 ]; then units+=(arm64-runner-imds.service); fi
+  if [ "${IDLE_ACTION:-none}" != none ]; then timers+=(arm64-runner-idle.timer); fi
+  "$ARM64_RUNNER_SYSTEMCTL" enable --no-reload "${units[@]}" "${timers[@]}" || fail "enable-failed"
+  "$ARM64_RUNNER_SYSTEMCTL" start --no-block "${timers[@]}" || fail "timer-start-failed"
+}
+
+ready() { report "READY name=$RUNNER_NAME labels=$RUNNER_LABELS"; }
+
+# The register step: first boot as given, later boots with --if-new.
+all_steps() {
+  local register=("$ARM64_RUNNER_LIB/register.sh")
+  if [ "${1:-}" = --if-new ]; then register=(register_if_new); fi
+  start_fetch
+  run_step packages "$ARM64_RUNNER_LIB/install-packages.sh"
+  run_step prepare "$ARM64_RUNNER_LIB/variant/prepare.sh"
+  run_step download finish_download
+  run_step register "${register[@]}"
+  run_step harden "$ARM64_RUNNER_LIB/block-metadata.sh"
+  run_step service "$ARM64_RUNNER_LIB/variant/install-service.sh"
+  if [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then run_step service wait_jit_consumed; fi
+  # The idle watchdog acts only once this marker exists (its content is the epoch idleness counts from).
+  [ -f "$ARM64_RUNNER_STATE/registered" ] || date +%s >"$ARM64_RUNNER_STATE/registered"
+  ready
+  run_step timers enable_units
+}
+
+later_boot() {
+  if [ ! -f "$ARM64_RUNNER_STATE/registered" ]; then
+    log "boot: the first boot did not complete; every step again, the hand-off asked once"
+    all_steps --if-new
+    return
   fi
-  "$ARM64_RUNNER_SYSTEMCTL" enable --now arm64-runner-prune.timer
-  if [ "${IDLE_ACTION:-none}" != none ]; then
-    "$ARM64_RUNNER_SYSTEMCTL" enable --now arm64-runner-idle.timer
+  run_step register register_if_new
+  run_step service "$ARM64_RUNNER_LIB/variant/install-service.sh"
+  if [ "$unchanged" = 0 ] && [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then run_step service wait_jit_consumed; fi
+  # Idleness counts from this start: a woken host waits a whole idle timeout for the job that woke it.
+  date +%s >"$ARM64_RUNNER_STATE/last-busy"
+  if [ "$unchanged" = 1 ]; then
+    report "STARTED name=$RUNNER_NAME (registered before; no new token in the hand-off)"
+  else
+    ready
   fi
 }
 
-run_step packages "$ARM64_RUNNER_LIB/install-packages.sh"
-run_step prepare "$ARM64_RUNNER_LIB/variant/prepare.sh"
-run_step download "$ARM64_RUNNER_LIB/fetch-runner.sh"
-run_step register "$ARM64_RUNNER_LIB/register.sh"
-run_step harden "$ARM64_RUNNER_LIB/block-metadata.sh"
-run_step service "$ARM64_RUNNER_LIB/variant/install-service.sh"
-if [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then run_step service wait_jit_consumed; fi
-# The idle watchdog acts only once this marker exists (its content is the epoch idleness counts from).
-[ -f "$ARM64_RUNNER_STATE/registered" ] || date +%s >"$ARM64_RUNNER_STATE/registered"
-run_step timers enable_timers
-report "READY name=$RUNNER_NAME labels=$RUNNER_LABELS"
+# cloud-init's runcmd: the first-boot unit holds $lock from its start to its end (bootcmd queued it
+# long before the final stage); its status file says how it ended.
+await_first_boot() {
+  local i rc
+  for ((i = 1; i <= 600; i++)); do
+    [ -e "$lock" ] && break
+    sleep 0.5
+  done
+  if [ ! -e "$lock" ]; then
+    report "FAILED step=start reason=bootstrap-unit-never-started"
+    exit 1
+  fi
+  flock -s "$lock" true
+  cat "$log_file" 2>/dev/null || true
+  rc=$(cat "$status_file" 2>/dev/null) || rc=""
+  if [ -z "$rc" ]; then
+    report "FAILED step=unknown reason=bootstrap-ended-without-status"
+    exit 1
+  fi
+  exit "$rc"
+}
+
+case "$mode" in
+  first-boot)
+    # Taken under a temporary name, then renamed: whoever sees $lock finds it held.
+    exec 9>"$lock.new"
+    flock 9
+    mv -f "$lock.new" "$lock"
+    exec >>"$log_file" 2>&1
+    rm -f "$ARM64_RUNNER_RUN"/failure.*
+    all_steps
+    ;;
+  steps)
+    rm -f "$ARM64_RUNNER_RUN"/failure.*
+    all_steps
+    ;;
+  boot)
+    rm -f "$ARM64_RUNNER_RUN"/failure.*
+    later_boot
+    ;;
+  await) await_first_boot ;;
+  *)
+    trap - EXIT
+    echo "usage: bootstrap.sh [first-boot|await|boot]" >&2
+    exit 2
+    ;;
+esac

@@ -26,13 +26,15 @@ required=(docker.io git curl jq build-essential ca-certificates iptables tar gzi
 # docker-buildx on both. Whatever a release lacks, the check below names.
 optional=(docker-cli docker-buildx)
 
+await_apt_sources
 apt_get update || fail "apt-get-update"
 want=("${required[@]}")
 for package in "${optional[@]}"; do
   if available "$package"; then want+=("$package"); else log "packages: $package not in the archive"; fi
 done
 apt_get install -y --no-install-recommends "${want[@]}" || fail "apt-get-install"
-"$ARM64_RUNNER_SYSTEMCTL" enable --now docker.service || fail "docker-start"
+# --no-reload: the package's own maintainer script reloaded systemd already.
+"$ARM64_RUNNER_SYSTEMCTL" enable --now --no-reload docker.service || fail "docker-start"
 
 # What workflows call: a docker command that reaches the daemon, and buildx.
 missing=()

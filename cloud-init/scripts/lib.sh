@@ -21,12 +21,34 @@ export RUNNER_USER RUNNER_ROOT
 
 log() { printf 'arm64-runner: %s\n' "$*" >&2; }
 
-# Record why the current step fails (bootstrap.sh puts it on the FAILED line) and stop.
+# Record why the current step fails (bootstrap.sh puts it on the FAILED line) and stop. Each step
+# has its own file (ARM64_RUNNER_FAILURE, set by bootstrap.sh), so steps running at once never mix.
 fail() {
-  mkdir -p "$ARM64_RUNNER_RUN"
-  printf '%s' "$*" | tr -s '\n\t ' '   ' >"$ARM64_RUNNER_RUN/failure"
+  local file=${ARM64_RUNNER_FAILURE:-$ARM64_RUNNER_RUN/failure}
+  mkdir -p "${file%/*}"
+  printf '%s' "$*" | tr -s '\n\t ' '   ' >"$file"
   log "error: $*"
   exit 1
+}
+
+# Exit status of a step that found nothing to do (register.sh --if-new: no new token).
+export ARM64_RUNNER_UNCHANGED=10
+
+# apt must not run before cloud-init's config stage has written apt's sources (apt-configure: on EC2
+# the regional mirror), and the first boot's bootstrap starts before that stage ends: wait for it while
+# it is queued or running (bounded). A unit that is absent, done or failed is not waited for.
+await_apt_sources() {
+  local i state
+  for ((i = 1; i <= 600; i++)); do
+    state=$("$ARM64_RUNNER_SYSTEMCTL" show --property=ActiveState,Job cloud-config.service 2>/dev/null | tr '\n' ' ') ||
+      return 0
+    case " $state" in
+      *" ActiveState=activating "* | *" Job="[0-9]*) ;;
+      *) return 0 ;;
+    esac
+    [ "$i" -gt 1 ] || log "waiting for cloud-init's config stage (apt sources)"
+    sleep 0.5
+  done
 }
 
 # One line for humans reading the serial console (get-console-output) and the journal.

@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Obtains the token from the cloud's hand-off and registers the runner as the runner user.
+#   register.sh           first boot: nothing to do when the runner is configured; otherwise the
+#                         hand-off may wait for its token (its own bounded wait)
+#   register.sh --if-new  later boots: asks the hand-off once, without waiting. A token this host
+#                         has not used yet registers the runner again (the runner service stopped,
+#                         the local registration replaced); nothing new exits ARM64_RUNNER_UNCHANGED,
+#                         unless the runner was never configured (then: token-missing, as at first boot).
 # The token lives in a variable only and reaches config.sh solely as ACTIONS_RUNNER_INPUT_TOKEN
 # (never argv, never a file). Ephemeral runners get a JIT config, handed to jit-run.sh through tmpfs.
+# What is kept is the SHA-256 of the last token used (root-only), so a hand-off that is not read-once
+# (OCI metadata) is not mistaken for a new token at the next boot.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "${ARM64_RUNNER_LIB:-/usr/local/lib/arm64-runner}/lib.sh"
-if [ -f "$RUNNER_ROOT/.runner" ]; then
+if_new=0
+[ "${1:-}" != --if-new ] || if_new=1
+used="$ARM64_RUNNER_STATE/token.sha256"
+configured() { [ -f "$RUNNER_ROOT/.runner" ]; }
+
+if [ "$if_new" = 0 ] && configured; then
   log "register: already configured, not registering again"
   exit 0
 fi
@@ -13,19 +26,43 @@ set -a
 # shellcheck source=/dev/null
 . "$ARM64_RUNNER_ETC/handoff.env"
 set +a
+# Later boots ask once: a wake or a reboot must not wait for a token that may never come.
+if [ "$if_new" = 1 ]; then export HANDOFF_WAIT_SECONDS=0; fi
 rc=0
 token=$("$ARM64_RUNNER_LIB/handoff.sh") || rc=$?
+if [ "$rc" = 0 ] && [ -z "$token" ]; then rc=3; fi
+
+if [ "$if_new" = 1 ] && configured; then
+  if [ "$rc" != 0 ]; then
+    log "register: the hand-off holds no new token (exit $rc); starting the runner as configured"
+    exit "$ARM64_RUNNER_UNCHANGED"
+  fi
+  if [ "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" = "$(cat "$used" 2>/dev/null)" ]; then
+    log "register: the hand-off holds the token already used; starting the runner as configured"
+    exit "$ARM64_RUNNER_UNCHANGED"
+  fi
+  log "register: a new token in the hand-off; registering again"
+  "$ARM64_RUNNER_LIB/variant/stop-service.sh" || fail "service-stop"
+  # The local half of the old registration (the runner refuses to configure over it); --replace
+  # below, or the JIT config, takes over the name on GitHub's side.
+  rm -f "$RUNNER_ROOT/.runner" "$RUNNER_ROOT/.credentials" "$RUNNER_ROOT/.credentials_rsaparams"
+fi
 case "$rc" in
-  0) [ -n "$token" ] || fail "token-missing" ;;
+  0) ;;
   3) fail "token-missing" ;;
   4) fail "token-expired" ;;
   *) fail "handoff-failed exit=$rc" ;;
 esac
 
+remember_token() {
+  (umask 077 && printf '%s' "$token" | sha256sum | cut -d' ' -f1 >"$used")
+}
+
 if [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then
   mkdir -p "$ARM64_RUNNER_RUN"
   chmod 0700 "$ARM64_RUNNER_RUN"
   (umask 077 && printf '%s' "$token" >"$ARM64_RUNNER_RUN/jit")
+  remember_token
   exit 0
 fi
 
@@ -41,6 +78,7 @@ ACTIONS_RUNNER_INPUT_TOKEN=$token "$ARM64_RUNNER_LIB/variant/run-as-runner.sh" c
 if [ -d "$RUNNER_ROOT/_diag" ]; then
   { grep -rlF -f <(printf '%s\n' "$token") "$RUNNER_ROOT/_diag" || true; } | xargs -r rm -f --
 fi
-unset token
 [ "$rc" -eq 0 ] || fail "config.sh-failed exit=$rc"
 [ -f "$RUNNER_ROOT/.runner" ] || fail "config.sh-left-no-.runner"
+remember_token
+unset token

@@ -49,12 +49,16 @@ def test_happy_path_registers_as_runner_user_with_token_only_in_environment(host
     assert f"User={RUNNER_USER}" in unit
     assert f"ExecStart={host.runner_root}/run.sh" in unit
 
-    systemctl = host.shim("systemctl.calls").splitlines()
-    assert "enable actions.runner.fake.arm64-test-default-0.service" in systemctl
-    assert "start actions.runner.fake.arm64-test-default-0.service" in systemctl
-    assert "enable arm64-runner-imds.service" in systemctl
-    assert "enable --now arm64-runner-prune.timer" in systemctl
-    assert "enable --now arm64-runner-idle.timer" in systemctl
+    # svc.sh's own calls (it reloads systemd once), then ours: one enable of every unit for later boots
+    # (symlinks, no reload) and the timers started without waiting, after the runner service.
+    assert host.shim("systemctl.calls").splitlines() == [
+        "daemon-reload",
+        "enable actions.runner.fake.arm64-test-default-0.service",
+        "start actions.runner.fake.arm64-test-default-0.service",
+        "enable --no-reload arm64-runner-boot.service arm64-runner-imds.service arm64-runner-prune.timer"
+        " arm64-runner-idle.timer",
+        "start --no-block arm64-runner-prune.timer arm64-runner-idle.timer",
+    ]
     uid = pwd.getpwnam(RUNNER_USER).pw_uid
     assert host.shim("iptables.rules").splitlines() == [
         f"OUTPUT -d 169.254.169.254/32 -m owner --uid-owner {uid} -j REJECT"
@@ -127,6 +131,7 @@ def test_idle_none_installs_no_idle_timer(host_factory):
     systemctl = host.shim("systemctl.calls")
     assert "arm64-runner-idle.timer" not in systemctl
     assert "arm64-runner-imds.service" not in systemctl
+    assert "enable --no-reload arm64-runner-boot.service arm64-runner-prune.timer" in systemctl
     assert host.shim("iptables.rules") == ""
 
 
@@ -135,7 +140,8 @@ def test_ephemeral_runner_gets_jit_config_through_environment_only(host_factory,
     host = host_factory(ephemeral=True)
     result = host.run("bootstrap.sh")
     assert result.returncode == 0, result.stderr + host.shim("jit-run.out")
-    assert "enable --now arm64-runner-jit.service" in host.shim("systemctl.calls")
+    assert "enable --now --no-reload arm64-runner-jit.service" in host.shim("systemctl.calls")
+    assert "daemon-reload" not in host.shim("systemctl.calls")
     assert host.calls("config.sh") == []
     assert not (host.root / "run/arm64-runner/jit").exists()
     listener = _wait_for_call(host, "Runner.Listener")

@@ -117,7 +117,7 @@ def test_docker_cli_daemon_and_buildx_on_each_claimed_release(host_factory, tmp_
     wanted = installed(settings)
     assert {"docker.io", "docker-buildx", *PLAIN} <= set(wanted)
     assert ("docker-cli" in wanted) == (release == "debian-13")
-    assert "enable --now docker.service" in host.shim("systemctl.calls")
+    assert "enable --now --no-reload docker.service" in host.shim("systemctl.calls")
 
 
 def test_without_docker_cli_in_the_list_debian_13_fails_naming_it(host_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -93,7 +93,11 @@ def test_render_is_a_cloud_config_running_bootstrap(name):
     user_data = render_user_data(SPECS[name])
     assert user_data.startswith("#cloud-config\n")
     document = yaml.safe_load(user_data)
-    assert document["runcmd"] == [["/usr/local/lib/arm64-runner/bootstrap.sh"]]
+    # bootcmd queues the first-boot unit once per instance; runcmd awaits it (cloud-init/cloud-config.yaml).
+    [queue] = document["bootcmd"]
+    assert queue[:4] == ["cloud-init-per", "instance", "arm64-runner-bootstrap", "systemd-run"]
+    assert queue[-2:] == ["/usr/local/lib/arm64-runner/bootstrap.sh", "first-boot"]
+    assert document["runcmd"] == [["/usr/local/lib/arm64-runner/bootstrap.sh", "await"]]
     runner_user = next(u for u in document["users"] if isinstance(u, dict))
     assert runner_user["name"] == "runner"
     files = files_of(user_data)

@@ -9,6 +9,7 @@ variant="$ARM64_RUNNER_LIB/variant"
 
 # Ubuntu's cloud images lack debootstrap (binfmt.sh installs qemu-user-static itself).
 if ! command -v debootstrap >/dev/null; then
+  await_apt_sources
   DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
     debootstrap || fail "debootstrap-install-failed"
 fi

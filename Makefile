@@ -77,9 +77,11 @@ lint: $(VENV)/.installed ## ruff check, ruff format --check, mypy components
 	$(VENV)/bin/mypy components
 
 e2e: $(VENV)/.installed ## boot real cloud-init on arm64 Debian under QEMU (root; slow on first run)
+	$(PY) -m tests.e2e.preflight e2e
 	$(PY) -m pytest -q -m e2e tests/e2e
 
 emulation-test: $(VENV)/.installed ## prove emulated pools run jobs as aarch64 (root; builds a cached arm64 tree once)
+	$(PY) -m tests.e2e.preflight emulation
 	$(PY) -m tests.emulation.harness build
 	$(PY) -m pytest -q -m emulation tests/emulation
 

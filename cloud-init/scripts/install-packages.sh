@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what jobs need: Docker Engine (+ buildx), git, curl, jq, a C toolchain, iptables.
+# Installs what jobs need: Docker (daemon, CLI, buildx), git, curl, jq, a C toolchain, iptables; then checks
+# that `docker` reaches the daemon and `docker buildx` works, naming what is missing otherwise.
 # INSTALL_PACKAGES=0 skips it (images that already carry them, or offline test guests).
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -10,9 +11,38 @@ if [ "${INSTALL_PACKAGES:-1}" != 1 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt_get() { apt-get -q -o DPkg::Lock::Timeout=600 "$@"; }
+# Installable from the configured archive (unknown and purely virtual names have no candidate).
+# The output is read whole first: `| grep -q` would stop reading early, and under pipefail the
+# writer's SIGPIPE would make a present package look absent.
+available() {
+  local policy
+  policy=$(apt-cache policy "$1" 2>/dev/null) || return 1
+  grep -Eq '^ +Candidate: [^(]' <<<"$policy"
+}
+
+required=(docker.io git curl jq build-essential ca-certificates iptables tar gzip)
+# Debian 13 ships the docker CLI apart from the daemon (docker-cli, only a Recommends of docker.io, and
+# Recommends are off); Ubuntu 24.04 keeps it inside docker.io and has no docker-cli. buildx is
+# docker-buildx on both. Whatever a release lacks, the check below names.
+optional=(docker-cli docker-buildx)
+
 apt_get update || fail "apt-get-update"
-want=(docker.io git curl jq build-essential ca-certificates iptables tar gzip)
-# Ubuntu 24.04 and Debian 13 ship buildx as docker-buildx; older releases have no package for it.
-if apt-cache show docker-buildx >/dev/null 2>&1; then want+=(docker-buildx); else log "no docker-buildx package"; fi
+want=("${required[@]}")
+for package in "${optional[@]}"; do
+  if available "$package"; then want+=("$package"); else log "packages: $package not in the archive"; fi
+done
 apt_get install -y --no-install-recommends "${want[@]}" || fail "apt-get-install"
 "$ARM64_RUNNER_SYSTEMCTL" enable --now docker.service || fail "docker-start"
+
+# What workflows call: a docker command that reaches the daemon, and buildx.
+missing=()
+if ! command -v docker >/dev/null; then
+  missing+=(docker-cli)
+else
+  timeout 60 docker version >/dev/null 2>&1 || missing+=(docker-daemon)
+  timeout 60 docker buildx version >/dev/null 2>&1 || missing+=(docker-buildx)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  fail "docker-incomplete missing=$(IFS=,; printf '%s' "${missing[*]}")"
+fi
+log "packages: $(docker version --format 'docker {{.Client.Version}} daemon {{.Server.Version}}'); $(docker buildx version)"

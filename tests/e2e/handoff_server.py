@@ -8,16 +8,20 @@ fetch it answers 410, so a second registration attempt would fail loudly.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote
 
 GUEST_ADDRESS = "10.0.2.100"
 TOKEN_PATH = "/handoff/token"
 RUNNER_PREFIX = "/runner"
+MIRROR_PREFIX = "/debian"
 TokenMode = Literal["ok", "missing", "expired"]
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~%-]*")
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,18 @@ class Request:
 
 
 class HandoffServer:
-    """Context manager: `with HandoffServer(token, tarball) as server: server.port`."""
+    """Context manager: `with HandoffServer(token, tarball) as server: server.port`.
 
-    def __init__(self, token: str, tarball: Path | None, token_mode: TokenMode = "ok") -> None:
+    `mirror`: a directory of files (the flat apt repository of mirror.py) served under /debian/.
+    """
+
+    def __init__(
+        self, token: str, tarball: Path | None, token_mode: TokenMode = "ok", mirror: Path | None = None
+    ) -> None:
         self.token = token
         self.tarball = tarball
         self.token_mode = token_mode
+        self.mirror = mirror
         self._requests: list[Request] = []
         self._lock = threading.Lock()
         self._token_served = False
@@ -64,6 +74,9 @@ class HandoffServer:
     def tarball_fetches(self) -> list[Request]:
         return [r for r in self.requests if r.path.startswith(RUNNER_PREFIX + "/")]
 
+    def mirror_fetches(self) -> list[Request]:
+        return [r for r in self.requests if r.path.startswith(MIRROR_PREFIX + "/")]
+
     def __enter__(self) -> HandoffServer:
         self._thread.start()
         return self
@@ -86,6 +99,13 @@ class HandoffServer:
         tarball = self.tarball
         if tarball is not None and route.startswith(RUNNER_PREFIX + "/") and route.endswith("/" + tarball.name):
             return 200, tarball.read_bytes(), "application/gzip"
+        if self.mirror is not None and route.startswith(MIRROR_PREFIX + "/"):
+            # One flat directory: a bare file name, nothing that could climb out of it.
+            name = unquote(route.removeprefix(MIRROR_PREFIX + "/")).removeprefix("./")
+            path = self.mirror / name
+            if _FILE_NAME.fullmatch(name) and path.is_file():
+                return 200, path.read_bytes(), "application/octet-stream"
+            return 404, b"not in the mirror\n", "text/plain"
         if route == "/ping":
             return 200, b"pong\n", "text/plain"
         return 404, b"not found\n", "text/plain"
@@ -108,7 +128,7 @@ class HandoffServer:
 
             def _serve(self, send_body: bool) -> None:
                 status, body, content_type = server._answer(self.command, self.path)
-                # Recorded before answering: a client that got its answer finds the request recorded.
+                # Recorded before answering: a client that has its answer finds the request listed.
                 server._record(Request(self.command, self.path, status, len(body) if send_body else 0))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)

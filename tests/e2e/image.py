@@ -29,13 +29,18 @@ class BaseImage:
         return self.directory / "rootfs.raw.zst"
 
     @property
+    def mirror(self) -> Path:
+        """The flat apt repository of the package step's .debs (mirror.py), served under /debian/."""
+        return self.directory / "mirror"
+
+    @property
     def raw(self) -> Path:
         """Decompressed (sparse) disk, made on first use and kept next to the compressed one."""
         return self.directory / "rootfs.raw"
 
 
 def ensure_image() -> BaseImage:
-    """Build the image if its recipe changed (≈15 min the first time), else return the cache."""
+    """Build the image if its recipe changed (minutes the first time), else return the cache."""
     done = subprocess.run([str(BUILD_SCRIPT)], check=True, stdout=subprocess.PIPE, text=True, env=_build_env())
     image = BaseImage(Path(done.stdout.strip().splitlines()[-1]))
     _decompress_once(image)

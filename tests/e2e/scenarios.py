@@ -30,6 +30,8 @@ class Boot:
     mode: Literal["poweroff", "stay", "job"] = "poweroff"
     hold_seconds: int = 240
     timeout_seconds: int = 900
+    #: The probe uses Docker as the runner user before ending the boot (e2e-probe docker_checks).
+    docker_checks: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def run_scenario(
         served = genuine if scenario.tarball == "genuine" else tamper(genuine, workdir / "tampered" / genuine.name)
     token = make_token()
     instance_id = f"e2e-{scenario.name}-{secrets.token_hex(4)}"
-    with HandoffServer(token, served, scenario.token_mode) as server:
+    with HandoffServer(token, served, scenario.token_mode, mirror=image.mirror) as server:
         context = Context(server.token_url, server.download_base_url, runner_version, sha256, instance_id)
         seed = make_seed(
             workdir / "seed", scenario.user_data(context), instance_id=instance_id, hostname=f"e2e-{scenario.name}"
@@ -132,6 +134,7 @@ def run_scenario(
                     mode=spec.mode,
                     hold_seconds=spec.hold_seconds,
                     timeout_seconds=spec.timeout_seconds,
+                    docker_checks=spec.docker_checks,
                     cpus=cpus,
                 )
             )

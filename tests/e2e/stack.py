@@ -1,8 +1,10 @@
 """The runner stack the e2e scenarios boot: real `components.bootstrap` rendering, pointed at
-the harness server (http hand-off, stand-in runner tarball) and with the package step off.
+the harness server (http hand-off, stand-in runner tarball).
 
-INSTALL_PACKAGES=0 (`BootstrapSpec.install_packages=False`) is the knob: the guest is offline,
-so Docker cannot be installed; the image carries git, curl, jq, iptables, sudo, tar, gzip.
+The package step (`BootstrapSpec.install_packages`) is on for the happy path only: its guest installs
+Docker with the real apt from the harness's local mirror of Debian packages (build_image.sh,
+mirror.py). The other scenarios skip it (INSTALL_PACKAGES=0) to keep their boots short; the image
+carries git, curl, jq, iptables, sudo, tar, gzip and build-essential.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def spec(
     *,
     idle_timeout_minutes: int = 30,
     idle_action: IdleAction = "stop",
+    install_packages: bool = False,
 ) -> BootstrapSpec:
     runner = RunnerSettings(
         version=context.runner_version,
@@ -93,12 +96,17 @@ def spec(
         runner=runner,
         runner_group=RUNNER_GROUP,
         handoff=TokenHandoff("http.sh", {"TOKEN_URL": context.token_url}),
-        install_packages=False,
+        install_packages=install_packages,
     )
 
 
 def bootstrap_user_data(context: Context) -> str:
     return render_user_data(spec(context))
+
+
+def packages_user_data(context: Context) -> str:
+    """The production default: the package step installs Docker (from the harness's mirror)."""
+    return render_user_data(spec(context, install_packages=True))
 
 
 def idle_user_data(context: Context) -> str:

@@ -2,8 +2,10 @@
 
 Each scenario boots the real rendered user-data (components.bootstrap) against the harness
 server; every assertion reads what the guest left on its disk (debugfs) or its console.
+The happy path runs the package step for real: the guest's apt installs Docker from the harness's
+local mirror of Debian's packages, and the probe uses it as the runner user.
 Not exercised here: the real runner binary (a stand-in with the real layout records its
-calls), Docker (the package step is off: the guest is offline), a real cloud's hand-off.
+calls), a registry (the container image is made from the mirror's busybox-static), a real cloud's hand-off.
 """
 
 from __future__ import annotations
@@ -18,9 +20,23 @@ import pytest
 from .disk import account, can_read, files_containing, guest_path, raw_offsets, rdump
 from .records import RUNNER_ROOT, calls, flag_value, report_lines, service_states
 from .scenarios import Boot, Scenario, ScenarioResult
-from .stack import LABELS, REGISTRATION_URL, RUNNER_GROUP, RUNNER_NAME, bootstrap_user_data, idle_user_data
+from .stack import (
+    LABELS,
+    REGISTRATION_URL,
+    RUNNER_GROUP,
+    RUNNER_NAME,
+    bootstrap_user_data,
+    idle_user_data,
+    packages_user_data,
+)
 
-HAPPY = Scenario("happy-reboot", bootstrap_user_data, boots=(Boot(), Boot()), expected_seconds=300)
+#: The production default (package step on): Docker installed from the mirror, then used by the probe.
+HAPPY = Scenario(
+    "happy-reboot",
+    packages_user_data,
+    boots=(Boot(docker_checks=True, timeout_seconds=1500), Boot()),
+    expected_seconds=900,
+)
 TAMPERED = Scenario("checksum-mismatch", bootstrap_user_data, tarball="tampered")
 TOKEN_MISSING = Scenario("token-missing", bootstrap_user_data, token_mode="missing")
 TOKEN_EXPIRED = Scenario("token-expired", bootstrap_user_data, token_mode="expired")
@@ -132,6 +148,53 @@ def _attribute(result: ScenarioResult, token: bytes) -> str:
     return "files: " + (", ".join(described) or "none (only freed blocks or the fs journal)")
 
 
+# -- Docker, installed by the package step (boot 1) -------------------------------------------------
+
+
+def docker_check(result: ScenarioResult, name: str) -> tuple[int, str]:
+    rc = result.guest_text(f"/var/lib/e2e/boot-1/docker/{name}.rc")
+    assert rc is not None, f"the probe recorded no docker check {name!r}; see {result.workdir}"
+    return int(rc), result.guest_text(f"/var/lib/e2e/boot-1/docker/{name}.out") or ""
+
+
+@pytest.mark.scenario(HAPPY)
+def test_happy_package_step_installs_docker_from_the_mirror(scenario_result: ScenarioResult) -> None:
+    debs = [r for r in scenario_result.requests if r.path.startswith("/debian/") and r.path.endswith(".deb")]
+    assert debs and all(r.status == 200 for r in debs), debs
+    fetched = {r.path.rsplit("/", 1)[1].split("_", 1)[0] for r in debs}
+    assert {"docker.io", "docker-cli", "docker-buildx"} <= fetched, fetched
+    output = scenario_result.guest_text("/var/log/cloud-init-output.log") or ""
+    assert re.search(r"packages: docker \S+ daemon \S+; github\.com/docker/buildx \S+", output), output[-3000:]
+
+
+@pytest.mark.scenario(HAPPY)
+def test_happy_docker_runs_arm64_containers_and_buildx_builds_as_runner(scenario_result: ScenarioResult) -> None:
+    assert docker_check(scenario_result, "whoami") == (0, "runner\n")
+    rc, info = docker_check(scenario_result, "info")
+    assert rc == 0 and info.split() == ["overlay2", "cgroup-v2", "aarch64"], info
+    rc, out = docker_check(scenario_result, "import")
+    assert rc == 0, out
+    rc, out = docker_check(scenario_result, "run")
+    assert (rc, out.strip()) == (0, "aarch64"), out
+    rc, out = docker_check(scenario_result, "buildx")
+    assert rc == 0, out
+    rc, out = docker_check(scenario_result, "built")
+    assert (rc, out.strip()) == (0, "aarch64"), out
+
+
+@pytest.mark.scenario(HAPPY)
+def test_happy_prune_timer_command_runs_against_the_daemon(scenario_result: ScenarioResult) -> None:
+    """The timer's service, started by the probe on a 3 GB disk (below the default 10 GB threshold):
+    it prunes through the real daemon, and objects newer than its `until=1h` filter survive."""
+    rc, out = docker_check(scenario_result, "prune")
+    assert rc == 0, out
+    _, log = docker_check(scenario_result, "prune-log")
+    assert re.search(r"prune: \d+ KiB free under /var/lib/docker < 10 GB, pruning", log), log
+    assert "Total reclaimed space" in log, log
+    _, images = docker_check(scenario_result, "images")
+    assert {"e2e-busybox:arm64", "e2e-built:arm64"} <= set(images.split()), images
+
+
 # -- reboot (boot 2 of the same disk) --------------------------------------------------------------
 
 
@@ -143,6 +206,7 @@ def test_reboot_service_back_without_second_registration(scenario_result: Scenar
     assert len(calls(scenario_result, "config.sh")) == 1
     assert len(calls(scenario_result, "installdependencies.sh")) == 1
     assert len(calls(scenario_result, "run.sh")) >= 2, "the service did not start run.sh again after the reboot"
+    assert scenario_result.snapshot(2, "after-cloud-init", "docker-active.txt") == "active\n"
     rc, status = cloud_init_status(scenario_result, 2)
     assert rc == 0 and "status: done" in status, status
 

@@ -3,6 +3,7 @@ record parsing, QEMU command line. These run in every `pytest`; the boots need `
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import socket
@@ -21,6 +22,7 @@ import yaml
 from .disk import GuestFile, account, can_read, files_containing, inject, list_dir, raw_offsets, rdump, read_file
 from .handoff_server import HandoffServer
 from .image import BUILD_SCRIPT, BaseImage
+from .mirror import write_index
 from .records import flag_value, parse_call, report_lines
 from .scenarios import make_token, tamper
 from .stack import build_stand_in_tarball
@@ -190,10 +192,12 @@ def test_tampered_tarball_unpacks_but_fails_the_checksum(tmp_path: Path) -> None
 def test_qemu_network_reaches_only_the_loopback_server(tmp_path: Path) -> None:
     image = BaseImage(tmp_path)
     argv = qemu_argv(image, tmp_path / "d", tmp_path / "s", tmp_path / "c", server_port=4242, kernel_args=["x=1"])
-    nic = argv[argv.index("-nic") + 1]
-    assert nic.startswith("user,") and ",restrict=on," in nic
-    assert nic.endswith(f"guestfwd=tcp:10.0.2.100:80-cmd:{sys.executable} {RELAY} 127.0.0.1 4242")
-    assert "hostfwd" not in nic and "-netdev" not in argv and argv.count("-nic") == 1
+    netdev = argv[argv.index("-netdev") + 1]
+    assert netdev.startswith("user,id=net0,") and ",restrict=on," in netdev
+    assert netdev.endswith(f"guestfwd=tcp:10.0.2.100:80-cmd:{sys.executable} {RELAY} 127.0.0.1 4242")
+    assert "hostfwd" not in netdev and "-nic" not in argv and argv.count("-netdev") == 1
+    # One NIC, without the iPXE option ROM (ipxe-qemu is not installed by CI; the guest boots -kernel).
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-device"] == ["virtio-net-pci,netdev=net0,romfile="]
     assert argv[argv.index("-cpu") + 1] == "cortex-a72" and "-no-reboot" in argv
     assert argv[argv.index("-append") + 1].endswith("net.ifnames=0 x=1")
 
@@ -209,7 +213,10 @@ def test_seed_is_a_nocloud_disk_with_a_static_network(tmp_path: Path) -> None:
     assert yaml.safe_load(network) == NETWORK_CONFIG and "10.0.2.15/24" in network
 
 
-@pytest.mark.parametrize("script", [BUILD_SCRIPT, *(f.source for f in PROBE_FILES if f.mode & 0o111)])
+HOOKS = sorted((HERE / "image").glob("*.sh"))
+
+
+@pytest.mark.parametrize("script", [BUILD_SCRIPT, *HOOKS, *(f.source for f in PROBE_FILES if f.mode & 0o111)])
 def test_harness_shell_is_shellcheck_clean(script: Path) -> None:
     done = subprocess.run([str(SHELLCHECK), "-x", str(script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
@@ -257,3 +264,66 @@ def _unpack_and_register(path: Path, root: Path) -> None:
     assert configured.returncode == 0, configured.stderr
     scripts = sorted(name.split("-", 2)[2] for name in os.listdir(root / "_fake/calls"))
     assert scripts == ["config.sh", "installdependencies.sh"]
+
+
+# -- local package mirror -------------------------------------------------------------------------
+
+
+def make_deb(directory: Path, name: str, version: str) -> Path:
+    tree = directory / f"{name}-tree"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN/control").write_text(
+        f"Package: {name}\nVersion: {version}\nArchitecture: arm64\nMaintainer: e2e <e2e@example.invalid>\n"
+        f"Description: test package {name}\n"
+    )
+    deb = directory / f"{name}_{version.replace(':', '%3a')}_arm64.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(tree), str(deb)], check=True, capture_output=True)
+    return deb
+
+
+def test_mirror_index_lists_every_deb_with_its_digest(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    debs = [make_deb(mirror, "docker-cli", "26.1.5+dfsg1-9"), make_deb(mirror, "tini", "1:0.19.0-1")]
+    assert write_index(mirror) == ["docker-cli", "tini"]
+    stanzas = (mirror / "Packages").read_text().split("\n\n")
+    for deb, text in zip(debs, stanzas, strict=True):
+        fields = dict(line.split(": ", 1) for line in text.strip().splitlines() if ": " in line)
+        assert fields["Filename"] == f"./{deb.name}"
+        assert fields["SHA256"] == hashlib.sha256(deb.read_bytes()).hexdigest()
+        assert fields["Size"] == str(deb.stat().st_size)
+    assert gzip.decompress((mirror / "Packages.gz").read_bytes()) == (mirror / "Packages").read_bytes()
+    release = (mirror / "Release").read_text()
+    for name in ("Packages", "Packages.gz"):
+        data = (mirror / name).read_bytes()
+        assert f" {hashlib.sha256(data).hexdigest()} {len(data)} {name}\n" in release
+
+
+def test_server_serves_the_mirror_directory_and_nothing_outside_it(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "Packages").write_text("Package: x\n")
+    (mirror / "tini_1%3a0.19_arm64.deb").write_bytes(b"deb bytes")
+    (tmp_path / "secret").write_text("outside")
+    with HandoffServer("ATOKEN", None, mirror=mirror) as server:
+        assert fetch(server, "/debian/./Packages") == (200, b"Package: x\n")
+        assert fetch(server, "/debian/tini_1%253a0.19_arm64.deb") == (200, b"deb bytes")  # apt quotes '%'
+        assert fetch(server, "/debian/../secret")[0] == 404
+        assert fetch(server, "/debian/%2e%2e/secret")[0] == 404
+        assert fetch(server, "/debian/Release")[0] == 404
+        assert [r.status for r in server.mirror_fetches()] == [200, 200, 404, 404, 404]
+    with HandoffServer("ATOKEN", None) as server:
+        assert fetch(server, "/debian/Packages")[0] == 404
+
+
+def test_mirror_holds_the_package_steps_own_list() -> None:
+    """build_image.sh reads install-packages.sh's `required`/`optional` lists: the mirror cannot miss
+    a package the step installs (Debian 13 needs docker-cli and docker-buildx next to docker.io)."""
+    listed = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--mirror-packages"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    step = (HERE.parents[1] / "cloud-init/scripts/install-packages.sh").read_text()
+    for array in ("required", "optional"):
+        words = step.split(f"\n{array}=(", 1)[1].split(")", 1)[0].split()
+        assert set(words) <= set(listed), array
+    assert {"docker.io", "docker-cli", "docker-buildx", "busybox-static"} <= set(listed)

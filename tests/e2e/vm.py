@@ -20,8 +20,8 @@ from pathlib import Path
 import yaml
 
 from .disk import GuestFile, inject
-from .handoff_server import GUEST_ADDRESS
 from .image import BaseImage, copy_disk
+from .qemu import QEMU, machine_args, nic_args
 
 HERE = Path(__file__).parent
 RELAY = HERE / "relay.py"
@@ -109,15 +109,10 @@ def qemu_argv(
     cpus: int = 2,
 ) -> list[str]:
     forward = f"cmd:{sys.executable} {RELAY} 127.0.0.1 {server_port}"
-    if "," in forward:
-        raise ValueError(f"QEMU option values cannot contain commas: {forward}")
     append = " ".join(["root=/dev/vda", "ro", "console=ttyAMA0", "net.ifnames=0", *kernel_args])
     return [
-        "qemu-system-aarch64",
-        "-M", "virt",
-        "-cpu", "cortex-a72",
-        "-smp", str(cpus),
-        "-m", "2048",
+        QEMU,
+        *machine_args(cpus),
         "-display", "none",
         "-monitor", "none",
         "-serial", f"file:{serial}",
@@ -127,7 +122,7 @@ def qemu_argv(
         "-append", append,
         "-drive", f"file={disk},format=raw,if=virtio",
         "-drive", f"file={seed},format=raw,if=virtio,readonly=on",
-        "-nic", f"user,model=virtio-net-pci,restrict=on,ipv6=off,guestfwd=tcp:{GUEST_ADDRESS}:80-{forward}",
+        *nic_args(forward),
     ]  # fmt: skip
 
 
@@ -142,6 +137,7 @@ def boot(
     mode: str = "poweroff",
     hold_seconds: int = 240,
     timeout_seconds: int = 900,
+    docker_checks: bool = False,
     cpus: int = 2,
 ) -> BootResult:
     """Boot until the guest powers off (or `timeout` stops it); console timestamped on the host."""
@@ -152,6 +148,7 @@ def boot(
         f"e2e.boot={boot_index}",
         f"e2e.mode={mode}",
         f"e2e.hold={hold_seconds}",
+        f"e2e.docker={int(docker_checks)}",
     ]
     argv = [
         "timeout",

@@ -11,15 +11,16 @@ busy="$ARM64_RUNNER_STATE/last-busy"
 [ -f "$registered" ] || { log "idle: not registered yet"; exit 0; }
 now=${ARM64_RUNNER_NOW:-$(date +%s)}
 
+# A process may end while it is looked at: its files are read by `cat` (a failed read is a missing
+# process, skipped), never by a shell redirection, whose failure would end this script.
 job_running() {
-  local dir comm arg args
+  local dir comm arg
   for dir in "${ARM64_RUNNER_PROC:-/proc}"/[0-9]*; do
-    comm=$(<"$dir/comm") 2>/dev/null || continue
+    comm=$(cat "$dir/comm" 2>/dev/null) || continue
     [ "$comm" = Runner.Worker ] && return 0
-    mapfile -d '' args <"$dir/cmdline" 2>/dev/null || continue
-    for arg in "${args[@]}"; do
+    while IFS= read -r -d '' arg; do
       case "$arg" in Runner.Worker | */Runner.Worker) return 0 ;; esac
-    done
+    done < <(cat "$dir/cmdline" 2>/dev/null)
   done
   return 1
 }

@@ -81,6 +81,20 @@ def test_never_during_a_job(idle_host, worker):
     assert last_busy == REGISTERED_AT + 600 * 60
 
 
+@pytest.mark.parametrize("vanished", ["comm", "cmdline"])
+def test_a_process_ending_during_the_scan_is_skipped(idle_host, vanished):
+    """/proc entries come and go: one whose files are gone is not an error, the decision still happens."""
+    host = idle_host({1: LISTENER, 5: SHELL, 7: WORKER_NATIVE})
+    (host.root / "proc" / "5" / vanished).unlink()
+    run_idle(host, 600)
+    assert not powered_off(host)
+    assert int((host.root / "var/lib/arm64-runner/last-busy").read_text()) == REGISTERED_AT + 600 * 60
+    idle = idle_host({1: LISTENER, 5: SHELL})
+    (idle.root / "proc" / "5" / vanished).unlink()
+    run_idle(idle, 31)
+    assert powered_off(idle)
+
+
 def test_idle_time_counts_from_the_last_job_seen(idle_host):
     host = idle_host({1: LISTENER}, last_busy=REGISTERED_AT + 100 * 60)
     run_idle(host, 120)

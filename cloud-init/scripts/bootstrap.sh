@@ -25,7 +25,7 @@ since() {
   printf '%d.%d' $((us / 1000000)) $((us % 1000000 / 100000))
 }
 
-current_step="" unchanged=0 fetch_pid=""
+current_step="" unchanged=0 fetch_pid="" harden_pid=""
 # run_step NAME CMD...: one step in this shell. A failure exits (set -e) and the EXIT trap reports it
 # with the reason the step recorded (lib.sh fail writes ARM64_RUNNER_FAILURE).
 run_step() {
@@ -41,7 +41,8 @@ run_step() {
 
 on_exit() {
   local rc=$? reason
-  if [ -n "$fetch_pid" ]; then kill "$fetch_pid" 2>/dev/null || true; fi
+  local pid
+  for pid in $fetch_pid $harden_pid; do kill "$pid" 2>/dev/null || true; done
   if [ "$rc" -ne 0 ] && [ "$mode" != await ]; then
     reason=$(cat "$ARM64_RUNNER_RUN/failure.${current_step:-start}" 2>/dev/null || true)
     report "FAILED step=${current_step:-start} reason=${reason:-exit-$rc}"
@@ -52,28 +53,56 @@ on_exit() {
 }
 trap on_exit EXIT
 
-# The runner download and its checksum, in the background from the start: they need nothing but the
-# network, and the package installation is the long step. Its reason file is the download step's.
-start_fetch() {
+# in_background NAME STEP CMD...: CMD in the background, its failure recorded as STEP's reason; the pid
+# is left in $background_pid for join.
+in_background() {
+  local name=$1 step=$2
+  shift 2
   (
     exec 9>&- # never hold the first-boot lock (bootstrap.sh await)
     started=$(now_us)
-    export ARM64_RUNNER_FAILURE="$ARM64_RUNNER_RUN/failure.download"
-    log "step fetch"
-    "$ARM64_RUNNER_LIB/fetch-runner.sh" fetch
-    log "step fetch done in $(since "$started")s"
+    export ARM64_RUNNER_FAILURE="$ARM64_RUNNER_RUN/failure.$step"
+    log "step $name"
+    "$@"
+    log "step $name done in $(since "$started")s"
   ) &
-  fetch_pid=$!
+  background_pid=$!
+}
+
+# join PID: that background step's exit status.
+join() {
+  local rc=0
+  wait "$1" || rc=$?
+  return "$rc"
+}
+
+# The runner download and its checksum, in the background from the start: they need nothing but the
+# network, and the package installation is the long step. A failure is the download step's.
+start_fetch() {
+  in_background fetch download "$ARM64_RUNNER_LIB/fetch-runner.sh" fetch
+  fetch_pid=$background_pid
 }
 
 # Step download: the background fetch's result, then unpack and install the runner's dependencies
 # (after the packages, and only from a verified tarball).
 finish_download() {
-  local rc=0
-  wait "$fetch_pid" || rc=$?
+  local pid=$fetch_pid
   fetch_pid=""
-  [ "$rc" -eq 0 ] || return "$rc"
+  join "$pid"
   "$ARM64_RUNNER_LIB/fetch-runner.sh" install
+}
+
+# The metadata block needs the runner user and, when the packages are installed, Docker's chain: it
+# runs beside download and register, and must be in place before the runner service starts.
+start_harden() {
+  in_background iptables harden "$ARM64_RUNNER_LIB/block-metadata.sh"
+  harden_pid=$background_pid
+}
+
+finish_harden() {
+  local pid=$harden_pid
+  harden_pid=""
+  join "$pid"
 }
 
 # Later boots: register.sh --if-new leaves a configured runner as it is when the hand-off holds nothing new.
@@ -95,14 +124,14 @@ wait_jit_consumed() {
   fail "jit-config-not-consumed"
 }
 
-# Housekeeping after READY: enabled for later boots (symlinks only: no daemon-reload; svc.sh's own
-# reload, or the first start, loads our unit files) and the timers started without waiting.
+# Housekeeping after READY: the timers started without waiting (svc.sh's own reload, or their first
+# start, loads our unit files), then everything enabled for later boots (symlinks only: no reload).
 enable_units() {
   local units=(arm64-runner-boot.service) timers=(arm64-runner-prune.timer)
   if [ "${BLOCK_METADATA:-1}" = 1 ]; then units+=(arm64-runner-imds.service); fi
   if [ "${IDLE_ACTION:-none}" != none ]; then timers+=(arm64-runner-idle.timer); fi
-  "$ARM64_RUNNER_SYSTEMCTL" enable --no-reload "${units[@]}" "${timers[@]}" || fail "enable-failed"
   "$ARM64_RUNNER_SYSTEMCTL" start --no-block "${timers[@]}" || fail "timer-start-failed"
+  "$ARM64_RUNNER_SYSTEMCTL" enable --no-reload "${units[@]}" "${timers[@]}" || fail "enable-failed"
 }
 
 ready() { report "READY name=$RUNNER_NAME labels=$RUNNER_LABELS"; }
@@ -114,9 +143,10 @@ all_steps() {
   start_fetch
   run_step packages "$ARM64_RUNNER_LIB/install-packages.sh"
   run_step prepare "$ARM64_RUNNER_LIB/variant/prepare.sh"
+  start_harden
   run_step download finish_download
   run_step register "${register[@]}"
-  run_step harden "$ARM64_RUNNER_LIB/block-metadata.sh"
+  run_step harden finish_harden
   run_step service "$ARM64_RUNNER_LIB/variant/install-service.sh"
   if [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then run_step service wait_jit_consumed; fi
   # The idle watchdog acts only once this marker exists (its content is the epoch idleness counts from).

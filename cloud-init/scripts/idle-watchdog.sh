@@ -11,16 +11,19 @@ busy="$ARM64_RUNNER_STATE/last-busy"
 [ -f "$registered" ] || { log "idle: not registered yet"; exit 0; }
 now=${ARM64_RUNNER_NOW:-$(date +%s)}
 
-# A process may end while it is looked at: its files are read by `cat` (a failed read is a missing
-# process, skipped), never by a shell redirection, whose failure would end this script.
+# A process may end while it is looked at: a failed read is a missing process, skipped. Files are read
+# by builtins only (read, mapfile: a failed redirection is their non-zero status), never by `$(<file)`,
+# whose failed redirection ends the script, nor by `cat`: one fork per process and minute is ~20 s of
+# CPU a minute on an emulated (TCG) guest.
 job_running() {
-  local dir comm arg
+  local dir comm args arg
   for dir in "${ARM64_RUNNER_PROC:-/proc}"/[0-9]*; do
-    comm=$(cat "$dir/comm" 2>/dev/null) || continue
+    read -r comm 2>/dev/null <"$dir/comm" || continue
     [ "$comm" = Runner.Worker ] && return 0
-    while IFS= read -r -d '' arg; do
+    mapfile -d '' args 2>/dev/null <"$dir/cmdline" || continue
+    for arg in "${args[@]}"; do
       case "$arg" in Runner.Worker | */Runner.Worker) return 0 ;; esac
-    done < <(cat "$dir/cmdline" 2>/dev/null)
+    done
   done
   return 1
 }

@@ -49,15 +49,15 @@ def test_happy_path_registers_as_runner_user_with_token_only_in_environment(host
     assert f"User={RUNNER_USER}" in unit
     assert f"ExecStart={host.runner_root}/run.sh" in unit
 
-    # svc.sh's own calls (it reloads systemd once), then ours: one enable of every unit for later boots
-    # (symlinks, no reload) and the timers started without waiting, after the runner service.
+    # svc.sh's own calls (it reloads systemd once), then ours, after the runner service: the timers
+    # started without waiting, and one enable of every unit for later boots (symlinks, no reload).
     assert host.shim("systemctl.calls").splitlines() == [
         "daemon-reload",
         "enable actions.runner.fake.arm64-test-default-0.service",
         "start actions.runner.fake.arm64-test-default-0.service",
+        "start --no-block arm64-runner-prune.timer arm64-runner-idle.timer",
         "enable --no-reload arm64-runner-boot.service arm64-runner-imds.service arm64-runner-prune.timer"
         " arm64-runner-idle.timer",
-        "start --no-block arm64-runner-prune.timer arm64-runner-idle.timer",
     ]
     uid = pwd.getpwnam(RUNNER_USER).pw_uid
     assert host.shim("iptables.rules").splitlines() == [

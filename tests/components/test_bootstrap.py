@@ -96,7 +96,7 @@ def test_render_is_a_cloud_config_running_bootstrap(name):
     # bootcmd queues the first-boot unit once per instance; runcmd awaits it (cloud-init/cloud-config.yaml).
     [queue] = document["bootcmd"]
     assert queue[:4] == ["cloud-init-per", "instance", "arm64-runner-bootstrap", "systemd-run"]
-    assert queue[-2:] == ["/usr/local/lib/arm64-runner/bootstrap.sh", "first-boot"]
+    assert queue[-3:] == ["/bin/bash", "/usr/local/lib/arm64-runner/bootstrap.sh", "first-boot"]
     assert document["runcmd"] == [["/usr/local/lib/arm64-runner/bootstrap.sh", "await"]]
     runner_user = next(u for u in document["users"] if isinstance(u, dict))
     assert runner_user["name"] == "runner"

@@ -48,6 +48,7 @@ class HandoffServer:
         self._requests: list[Request] = []
         self._lock = threading.Lock()
         self._token_served = False
+        self.served_tokens: list[str] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -67,6 +68,13 @@ class HandoffServer:
     def requests(self) -> list[Request]:
         with self._lock:
             return list(self._requests)
+
+    def publish(self, token: str) -> None:
+        """A new token in the hand-off (what the wake function writes before it starts an instance):
+        served once, then 410 again."""
+        with self._lock:
+            self.token = token
+            self._token_served = False
 
     def token_fetches(self) -> list[Request]:
         return [r for r in self.requests if r.path.split("?")[0] == TOKEN_PATH]
@@ -95,7 +103,9 @@ class HandoffServer:
                 if self.token_mode == "expired" or self._token_served:
                     return 410, b"token consumed or expired\n", "text/plain"
                 self._token_served = True
-            return 200, self.token.encode() + b"\n", "text/plain"
+                token = self.token
+                self.served_tokens.append(token)
+            return 200, token.encode() + b"\n", "text/plain"
         tarball = self.tarball
         if tarball is not None and route.startswith(RUNNER_PREFIX + "/") and route.endswith("/" + tarball.name):
             return 200, tarball.read_bytes(), "application/gzip"

@@ -7,6 +7,8 @@ keeps the disk image so assertions read the guest's files back with debugfs.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import secrets
 import shutil
@@ -18,11 +20,13 @@ from pathlib import Path
 from typing import Literal
 
 from .disk import read_text
-from .handoff_server import HandoffServer, Request, TokenMode
+from .handoff_server import TOKEN_PATH, HandoffServer, Request, TokenMode
 from .image import BaseImage
 from .vm import BootResult, boot, make_seed, prepare_disk
 
 TarballKind = Literal["genuine", "tampered", "none"]
+#: What the hand-off holds: a registration token, or (ephemeral runners) an encoded JIT config.
+TokenKind = Literal["registration", "jit"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class Boot:
     timeout_seconds: int = 900
     #: The probe uses Docker as the runner user before ending the boot (e2e-probe docker_checks).
     docker_checks: bool = False
+    #: Before this boot, a fresh token is put in the hand-off (what the wake function does before it
+    #: starts a stopped ephemeral runner, or one GitHub no longer lists).
+    new_token: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class Scenario:
     boots: tuple[Boot, ...] = (Boot(),)
     token_mode: TokenMode = "ok"
     tarball: TarballKind = "genuine"
+    token_kind: TokenKind = "registration"
     #: Rough guest wall time, to start the longest scenarios first.
     expected_seconds: int = 120
 
@@ -65,12 +73,22 @@ class ScenarioResult:
     context: Context
     boots: list[BootResult] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    #: Every token the hand-off held, in order (the first is `token`; Boot.new_token adds one).
+    tokens: list[str] = field(default_factory=list)
+    #: The tokens the hand-off actually served (HTTP 200), in order.
+    served_tokens: list[str] = field(default_factory=list)
+    #: The hand-off's requests during each boot (boot_requests[0]: boot 1).
+    boot_requests: list[list[Request]] = field(default_factory=list)
 
     def guest_text(self, path: str) -> str | None:
         return read_text(self.disk, path)
 
     def snapshot(self, boot_index: int, label: str, name: str) -> str | None:
         return read_text(self.disk, f"/var/lib/e2e/boot-{boot_index}/{label}/{name}")
+
+    def token_fetches(self, boot_index: int) -> list[Request]:
+        """The hand-off reads of one boot (1-based)."""
+        return [r for r in self.boot_requests[boot_index - 1] if r.path.split("?")[0] == TOKEN_PATH]
 
     def journal(self, boot_index: int) -> str | None:
         return read_text(self.disk, f"/var/lib/e2e/boot-{boot_index}/journal.txt")
@@ -84,6 +102,15 @@ def make_token() -> str:
     """Shaped like a GitHub registration token (29 upper-case alphanumerics), unique per run."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
     return "A" + "".join(secrets.choice(alphabet) for _ in range(28))
+
+
+def make_jit_config() -> str:
+    """Shaped like GitHub's encoded_jit_config (base64 of the runner's files), unique per call."""
+    return base64.b64encode(json.dumps({".runner": secrets.token_hex(48)}).encode()).decode()
+
+
+def make_secret(kind: TokenKind) -> str:
+    return make_jit_config() if kind == "jit" else make_token()
 
 
 def tamper(genuine: Path, dest: Path) -> Path:
@@ -113,7 +140,7 @@ def run_scenario(
             raise RuntimeError(f"scenario {scenario.name} needs the stand-in runner tarball")
         genuine, sha256 = build_tarball(workdir / "tarball", runner_version)
         served = genuine if scenario.tarball == "genuine" else tamper(genuine, workdir / "tampered" / genuine.name)
-    token = make_token()
+    token = make_secret(scenario.token_kind)
     instance_id = f"e2e-{scenario.name}-{secrets.token_hex(4)}"
     with HandoffServer(token, served, scenario.token_mode, mirror=image.mirror) as server:
         context = Context(server.token_url, server.download_base_url, runner_version, sha256, instance_id)
@@ -121,8 +148,12 @@ def run_scenario(
             workdir / "seed", scenario.user_data(context), instance_id=instance_id, hostname=f"e2e-{scenario.name}"
         )
         disk = prepare_disk(image, workdir / "disk.raw")
-        result = ScenarioResult(scenario, workdir, disk, token, context)
+        result = ScenarioResult(scenario, workdir, disk, token, context, tokens=[token])
         for index, spec in enumerate(scenario.boots, start=1):
+            if spec.new_token:
+                result.tokens.append(make_secret(scenario.token_kind))
+                server.publish(result.tokens[-1])
+            before = len(server.requests)
             result.boots.append(
                 boot(
                     image,
@@ -138,7 +169,9 @@ def run_scenario(
                     cpus=cpus,
                 )
             )
+            result.boot_requests.append(server.requests[before:])
         result.requests = server.requests
+        result.served_tokens = list(server.served_tokens)
     return result
 
 

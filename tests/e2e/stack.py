@@ -78,6 +78,7 @@ def spec(
     idle_timeout_minutes: int = 30,
     idle_action: IdleAction = "stop",
     install_packages: bool = False,
+    ephemeral: bool = False,
 ) -> BootstrapSpec:
     runner = RunnerSettings(
         version=context.runner_version,
@@ -88,6 +89,7 @@ def spec(
         idle_action=idle_action,
         disable_update=True,
         download_base_url=context.download_base_url,
+        ephemeral=ephemeral,
     )
     return BootstrapSpec(
         runner_name=RUNNER_NAME,
@@ -112,6 +114,11 @@ def packages_user_data(context: Context) -> str:
 def idle_user_data(context: Context) -> str:
     """Idle watchdog at its smallest setting: one minute without a job powers the guest off."""
     return render_user_data(spec(context, idle_timeout_minutes=1, idle_action="stop"))
+
+
+def ephemeral_user_data(context: Context) -> str:
+    """An ephemeral runner: the hand-off holds an encoded JIT config, served to arm64-runner-jit.service."""
+    return render_user_data(spec(context, ephemeral=True))
 
 
 def empty_user_data(context: Context) -> str:

@@ -26,6 +26,7 @@ from .stack import (
     RUNNER_GROUP,
     RUNNER_NAME,
     bootstrap_user_data,
+    ephemeral_user_data,
     idle_user_data,
     packages_user_data,
 )
@@ -40,7 +41,22 @@ HAPPY = Scenario(
 TAMPERED = Scenario("checksum-mismatch", bootstrap_user_data, tarball="tampered")
 TOKEN_MISSING = Scenario("token-missing", bootstrap_user_data, token_mode="missing")
 TOKEN_EXPIRED = Scenario("token-expired", bootstrap_user_data, token_mode="expired")
-IDLE = Scenario("idle-poweroff", idle_user_data, boots=(Boot(mode="stay", timeout_seconds=900),), expected_seconds=260)
+#: Boot 2 is the wake path: the disk the watchdog powered off boots again (as when the wake function
+#: starts the stopped instance of a runner GitHub still lists) and the hand-off has nothing new.
+IDLE = Scenario(
+    "idle-poweroff",
+    idle_user_data,
+    boots=(Boot(mode="stay", timeout_seconds=900), Boot(mode="stay", timeout_seconds=900)),
+    expected_seconds=480,
+)
+#: An ephemeral runner woken for a job: the wake function put a fresh JIT config in the hand-off first.
+EPHEMERAL = Scenario(
+    "ephemeral-wake",
+    ephemeral_user_data,
+    boots=(Boot(), Boot(new_token=True)),
+    token_kind="jit",
+    expected_seconds=300,
+)
 #: A job of 4 minutes against a 1-minute idle limit: the watchdog ticks at least three times during it.
 BUSY = Scenario(
     "idle-busy", idle_user_data, boots=(Boot(mode="job", hold_seconds=240, timeout_seconds=900),), expected_seconds=360
@@ -124,10 +140,11 @@ def test_happy_timers_and_metadata_block(scenario_result: ScenarioResult) -> Non
 
 @pytest.mark.scenario(HAPPY)
 def test_happy_token_fetched_once_and_nowhere_on_disk(scenario_result: ScenarioResult) -> None:
-    """After both boots: one hand-off read; the token's bytes appear nowhere in the disk image —
-    no file (logs, the journal dump, runner files), no freed block, no filesystem journal."""
-    fetches = [r for r in scenario_result.requests if r.path == "/handoff/token"]
-    assert [r.status for r in fetches] == [200]
+    """After both boots: one hand-off read gave the token (boot 2 asked once more and was told the token
+    is consumed); the token's bytes appear nowhere in the disk image — no file (logs, the journal
+    dump, runner files), no freed block, no filesystem journal."""
+    assert [r.status for r in scenario_result.token_fetches(1)] == [200]
+    assert [r.status for r in scenario_result.token_fetches(2)] == [410]
     assert scenario_result.journal(1), "the probe did not dump the journal of boot 1"
     assert scenario_result.journal(2), "the probe did not dump the journal of boot 2"
     token = scenario_result.token.encode()
@@ -209,6 +226,64 @@ def test_reboot_service_back_without_second_registration(scenario_result: Scenar
     assert scenario_result.snapshot(2, "after-cloud-init", "docker-active.txt") == "active\n"
     rc, status = cloud_init_status(scenario_result, 2)
     assert rc == 0 and "status: done" in status, status
+
+
+# -- later boots: the wake path -------------------------------------------------------------------
+
+
+@pytest.mark.scenario(IDLE)
+def test_idle_stopped_runner_boots_again_without_a_new_registration(scenario_result: ScenarioResult) -> None:
+    """The disk the watchdog powered off boots again: the boot unit asks the hand-off once (nothing new),
+    the runner service comes back as configured, and idleness counts from this start, not from boot 1."""
+    powered_off_by_itself(scenario_result, 2)
+    boot = scenario_result.boots[1]
+    assert [kind for kind, _ in report_lines(boot.serial)] == ["IDLE"], "registered again, or failed"
+    started = boot.first("arm64-runner: STARTED")
+    assert started is not None and f"name={RUNNER_NAME}" in started.text, boot.serial[-3000:]
+    assert [r.status for r in scenario_result.token_fetches(2)] == [410]
+    assert len(calls(scenario_result, "config.sh")) == 1
+    assert len(calls(scenario_result, "run.sh")) >= 2, "the runner did not start again"
+    assert service_states(scenario_result, 2, "after-cloud-init")[SERVICE] == {"enabled": "enabled", "active": "active"}
+    rc, status = cloud_init_status(scenario_result, 2)
+    assert rc == 0 and "status: done" in status, status
+    idle = boot.first("arm64-runner: IDLE")
+    assert idle is not None
+    seconds = re.search(r"IDLE for (\d+)s", idle.text)
+    assert seconds, idle.text
+    # Measured by the guest from its record of the runner's start; the host saw STARTED that long ago.
+    assert 60 <= int(seconds.group(1)) <= idle.seconds - started.seconds + 5, (idle, started)
+
+
+@pytest.mark.scenario(EPHEMERAL)
+def test_ephemeral_runner_registers_again_from_a_new_jit_config(scenario_result: ScenarioResult) -> None:
+    """Boot 1 runs the first JIT config; boot 2 finds a new one in the hand-off: READY again, the JIT
+    service started from it (only through ACTIONS_RUNNER_INPUT_JITCONFIG), neither config on the disk."""
+    ready = ("READY", f"name={RUNNER_NAME} labels={LABEL_TEXT}")
+    for index in (1, 2):
+        powered_off_by_itself(scenario_result, index)
+        assert report_lines(scenario_result.boots[index - 1].serial) == [ready], f"boot {index}"
+        rc, status = cloud_init_status(scenario_result, index)
+        assert rc == 0 and "status: done" in status, status
+        assert [r.status for r in scenario_result.token_fetches(index)] == [200]
+    assert len(scenario_result.tokens) == 2 and scenario_result.served_tokens == scenario_result.tokens
+    assert calls(scenario_result, "config.sh") == []
+    jit = [
+        c
+        for c in calls(scenario_result, "Runner.Listener")
+        if c.fields["ACTIONS_RUNNER_INPUT_JITCONFIG_present"] == "1"
+    ]
+    assert [c.fields["ACTIONS_RUNNER_INPUT_JITCONFIG_sha256"] for c in jit] == [
+        hashlib.sha256(token.encode()).hexdigest() for token in scenario_result.tokens
+    ]
+    assert all(c.user == "runner" and not any(t in a for t in scenario_result.tokens for a in c.args) for c in jit)
+    units = scenario_result.snapshot(2, "after-cloud-init", "units.txt") or ""
+    assert re.search(r"^arm64-runner-jit\.service\s+loaded\s+active\s+running", units, re.M), units
+    for token in scenario_result.tokens:
+        hits = raw_offsets(scenario_result.disk, token.encode())
+        if hits:
+            pytest.fail(
+                f"a JIT config found at {len(hits)} disk offsets; {_attribute(scenario_result, token.encode())}"
+            )
 
 
 # -- failures --------------------------------------------------------------------------------------

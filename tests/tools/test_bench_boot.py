@@ -10,13 +10,16 @@ from pathlib import Path
 import pytest
 
 from tools.bench_boot import (
-    BASELINE_END_MARK,
+    CLOUD_INIT_END_MARK,
     READY_MARK,
     START_MARK,
+    BootPair,
     BootTiming,
+    StepTiming,
     UserDataSize,
     render,
     span,
+    step_timings,
     user_data_sizes,
 )
 
@@ -32,7 +35,7 @@ CONSOLE = [
 
 def test_span_runs_from_the_first_start_line_to_the_first_later_end_line() -> None:
     assert span(CONSOLE, START_MARK, READY_MARK) == pytest.approx(40.75)
-    assert span(CONSOLE, START_MARK, BASELINE_END_MARK) == pytest.approx(41.5)
+    assert span(CONSOLE, START_MARK, CLOUD_INIT_END_MARK) == pytest.approx(41.5)
 
 
 def test_span_names_what_is_missing() -> None:
@@ -42,13 +45,42 @@ def test_span_names_what_is_missing() -> None:
         span(CONSOLE[2:], START_MARK, READY_MARK)
 
 
-def test_render_reports_ratio_median_and_size_verdicts() -> None:
-    timings = [BootTiming(1, 40.0, 50.0, 70.0, 80.0), BootTiming(2, 40.0, 60.0, 70.0, 90.0)]
+def pair(boot: str, goal: float, bare: float, runner: float) -> BootPair:
+    return BootPair(boot, goal, bare, runner, "READY", runner + 1, bare + 30, runner + 30)
+
+
+def test_render_reports_both_ratios_medians_steps_and_size_verdicts() -> None:
+    timings = [
+        BootTiming(1, [pair("first boot", 1.25, 40.0, 50.0), pair("wake boot", 1.1, 20.0, 21.0)]),
+        BootTiming(2, [pair("first boot", 1.25, 40.0, 60.0), pair("wake boot", 1.1, 20.0, 23.0)]),
+    ]
+    timings[0].steps.append(StepTiming("first boot", "register", 1.5))
     sizes = [UserDataSize("s", "r-ok", 8192, 3000, 4000), UserDataSize("s", "r-big", 9000, 17000, 22668)]
     text = render(timings, sizes)
-    assert "median ratio 1.38 (misses the 1.25x goal)" in text
+    assert "first boot: median ratio 1.38 (misses the 1.25x goal)" in text
+    assert "wake boot: median ratio 1.10 (meets the 1.10x goal)" in text
+    assert any(line.split() == ["1", "first", "boot", "register", "1.5"] for line in text.splitlines())
     verdicts = [line.split()[-2:] for line in text.splitlines() if line.startswith("s ")]
     assert verdicts == [["ok", "ok"], ["MISS", "OVER"]]
+
+
+def test_steps_from_the_bootstraps_own_lines_once_each() -> None:
+    journal = """[   40.100000] h arm64-runner: step fetch
+[   40.200000] h arm64-runner: step packages done in 0.1s
+[   43.900000] h arm64-runner: step fetch done in 3.8s
+[   44.000000] h arm64-runner: step download done in 3.7s
+[   90.000000] h cloud-init[9]: arm64-runner: step packages done in 0.1s
+"""
+    assert step_timings(journal) == [("packages", 0.1), ("fetch", 3.8), ("download", 3.7)]
+
+
+def test_steps_of_a_bootstrap_without_durations_run_from_one_start_to_the_next() -> None:
+    journal = """[   50.000000] h cloud-init[9]: arm64-runner: step packages
+[   50.500000] h cloud-init[9]: arm64-runner: step download
+[   54.500000] h cloud-init[9]: arm64-runner: step register
+[   60.000000] h cloud-init[9]: arm64-runner: READY name=r labels=x
+"""
+    assert step_timings(journal) == [("packages", 0.5), ("download", 4.0), ("register", 5.5)]
 
 
 def test_sizes_come_from_the_real_program_for_each_stack_file(tmp_path: Path) -> None:

@@ -177,7 +177,7 @@ later_boot() {
 # long before the final stage); its status file says how it ended.
 await_first_boot() {
   local i rc
-  for ((i = 1; i <= 600; i++)); do
+  for ((i = 1; i <= ${ARM64_RUNNER_AWAIT_SECONDS:-300} * 2; i++)); do
     [ -e "$lock" ] && break
     sleep 0.5
   done

@@ -55,7 +55,7 @@ await_apt_sources() {
 report() {
   local line="arm64-runner: $*"
   printf '%s\n' "$line"
-  { printf '%s\n' "$line" >"$ARM64_RUNNER_CONSOLE"; } 2>/dev/null || true
+  { printf '%s\n' "$line" >>"$ARM64_RUNNER_CONSOLE"; } 2>/dev/null || true
   if [ -d /run/systemd/system ] && command -v systemd-cat >/dev/null; then
     printf '%s\n' "$line" | systemd-cat -t arm64-runner || true
   fi

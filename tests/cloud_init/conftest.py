@@ -46,10 +46,21 @@ class Host:
     def lib(self) -> Path:
         return self.root / "usr/local/lib/arm64-runner"
 
-    def run(self, script: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    def run(self, script: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
         env = {**self.env, **extra}
         return subprocess.run(
-            [str(self.lib / script)], env=env, capture_output=True, text=True, timeout=120, check=False
+            [str(self.lib / script), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    def start(self, script: str, *args: str, **extra: str) -> subprocess.Popen[str]:
+        """The script in the background (e.g. the first-boot unit while `bootstrap.sh await` waits)."""
+        env = {**self.env, **extra}
+        return subprocess.Popen(
+            [str(self.lib / script), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
     def console(self) -> str:
@@ -120,6 +131,7 @@ def install_host(user_data: str, root: Path) -> Host:
     env_file.write_text(env_file.read_text().replace("RUNNER_USER=runner", f"RUNNER_USER={RUNNER_USER}"))
     shim_log = root / "shim-log"
     shim_log.mkdir()
+    (root / "var/log").mkdir(parents=True)
     runner_root = root / "opt/actions-runner"
     env = {
         "PATH": f"{SHIMS}:{os.environ['PATH']}",
@@ -131,6 +143,7 @@ def install_host(user_data: str, root: Path) -> Host:
         "ARM64_RUNNER_STATE": str(root / "var/lib/arm64-runner"),
         "ARM64_RUNNER_RUN": str(root / "run/arm64-runner"),
         "ARM64_RUNNER_CONSOLE": str(root / "console"),
+        "ARM64_RUNNER_LOG": str(root / "var/log/arm64-runner-bootstrap.log"),
         "ARM64_RUNNER_RUNUSER": str(SHIMS / "runuser"),
         "ARM64_RUNNER_SYSTEMCTL": str(SHIMS / "systemctl"),
         "ARM64_RUNNER_IPTABLES": str(SHIMS / "iptables"),

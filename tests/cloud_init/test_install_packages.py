@@ -147,3 +147,60 @@ def test_skipped_when_the_image_carries_the_packages(host_factory, tmp_path: Pat
     done = host.run("install-packages.sh", **settings)
     assert done.returncode == 0 and "packages: skipped (INSTALL_PACKAGES=0)" in done.stderr
     assert not os.path.exists(Path(settings["FAKE_STATE"], "apt-get.calls"))
+
+
+def test_the_runner_download_overlaps_the_package_installation(host_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """apt's install here finishes only once the verified runner tarball exists (bounded): the bootstrap
+    must fetch and check it while the packages install. Dependencies are installed after both."""
+    host, settings = packaged_host(host_factory, tmp_path, "debian-13")
+    apt_get = Path(settings["FAKE_BIN"], "apt-get")
+    verified = host.root / "var/lib/arm64-runner" / "actions-runner-2.331.0.tar.gz"
+    apt_get.write_text(
+        apt_get.read_text().replace(
+            '[ "$installing" = 1 ] || exit 0\n',
+            '[ "$installing" = 1 ] || exit 0\n'
+            f'for _ in $(seq 1 100); do [ -e "{verified}" ] && break; sleep 0.1; done\n'
+            f'[ -e "{verified}" ] || {{ echo "the runner was not fetched meanwhile" >&2; exit 100; }}\n'
+            'date +%s%N >"$FAKE_STATE/installed-at"\n',
+        )
+    )
+    for tool in ("seq", "sleep", "date", "curl", "sha256sum", "cut", "mv", "tar", "gzip", "chown", "id", "getent",
+                 "printf", "sed", "sort", "chmod", "dirname", "readlink", "mktemp", "xargs", "uname"):  # fmt: skip
+        if (found := shutil.which(tool)) and not Path(settings["FAKE_BIN"], tool).exists():
+            Path(settings["FAKE_BIN"], tool).symlink_to(found)
+    done = host.run("bootstrap.sh", **settings)
+    assert done.returncode == 0, done.stdout + done.stderr + host.console()
+    assert host.console().splitlines()[-1].startswith("arm64-runner: READY ")
+    # Call records are named <epoch ns>-<pid>-<script>: the runner's dependencies came after the packages.
+    [deps] = [
+        p.name for p in (host.runner_root / "_fake/calls").iterdir() if p.name.endswith("-installdependencies.sh")
+    ]
+    assert int(deps.split("-")[0]) > int(Path(settings["FAKE_STATE"], "installed-at").read_text())
+
+
+def test_the_package_step_waits_for_cloud_inits_apt_sources(host_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """cloud-init's config stage (apt-configure) is still running when the bootstrap starts: apt waits."""
+    host, settings = packaged_host(host_factory, tmp_path, "ubuntu-24.04")
+    systemctl = tmp_path / "systemctl"
+    systemctl.write_text(
+        "#!/bin/bash\n"
+        'printf "%s\\n" "$*" >>"$SHIM_LOG/systemctl.calls"\n'
+        '[ "$1" = show ] || exit 0\n'
+        'n=$(grep -c "^show" "$SHIM_LOG/systemctl.calls")\n'
+        'if [ "$n" -lt 3 ]; then printf "ActiveState=activating\\nJob=\\n"; exit 0; fi\n'
+        'touch "$FAKE_STATE/apt-configured"; printf "ActiveState=active\\nJob=\\n"\n'
+    )
+    systemctl.chmod(0o755)
+    apt_get = Path(settings["FAKE_BIN"], "apt-get")
+    apt_get.write_text(
+        apt_get.read_text().replace(
+            "set -euo pipefail\n",
+            'set -euo pipefail\n[ -e "$FAKE_STATE/apt-configured" ] || { echo "apt before apt-configure" >&2; exit 100; }\n',
+        )
+    )
+    Path(settings["FAKE_BIN"], "sleep").symlink_to(shutil.which("sleep") or "/bin/sleep")
+    done = host.run("install-packages.sh", **settings, ARM64_RUNNER_SYSTEMCTL=str(systemctl))
+    assert done.returncode == 0, done.stderr
+    assert "waiting for cloud-init's config stage (apt sources)" in done.stderr
+    shows = [c for c in host.shim("systemctl.calls").splitlines() if c.startswith("show")]
+    assert shows == ["show --property=ActiveState,Job cloud-config.service"] * 3

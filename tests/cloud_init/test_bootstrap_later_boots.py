@@ -216,7 +216,7 @@ def test_a_failing_step_is_reported_once_with_its_reason(host_factory, token_ser
         first_boot(host)
         token_server.body = NEW_JIT
     # A JIT service that never starts: the shim records the call and does nothing else.
-    (host.shim_log / "jit.pid").write_text("999999\n")
+    (host.shim_log / "jit.broken").touch()
     result = host.run("bootstrap.sh", *([mode] if mode else []), ARM64_RUNNER_JIT_WAIT="1")
     assert result.returncode != 0
     failed = [line for line in host.console().splitlines() if "FAILED" in line]

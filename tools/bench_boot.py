@@ -17,6 +17,11 @@ Marks (serial-console lines, stamped with the host's monotonic clock; the file i
     through): `arm64-runner: STARTED` (arm64-runner-boot.service asked the hand-off, found nothing new and
     started the runner as configured), or READY if it registered again.
 Ratio = runner / bare of the same boot; goals: first boot <= 1.25, wake boot <= 1.10.
+Runner service active (the issue's definition of the wake path's end): on the guest's own clock, from
+cloud-init's start ("Up N seconds" in its init-local line) to systemd's "Started" line of the runner's
+service in the journal (`-o short-monotonic`), against the bare boot's start -> "finished at ... Up N
+seconds" on the same clock. On a wake the runner's service is enabled and starts by itself, beside the
+boot unit's hand-off check that ends in STARTED, so it is usually active before that line.
 Per step: the bootstrap's own `step NAME done in S s` lines from the guest's journal (a bootstrap without
 them: the time from one `step NAME` line to the next, journal timestamps).
 
@@ -54,6 +59,11 @@ STACKS_DIR = Path(__file__).resolve().parent.parent / "stacks"
 STEP_DONE = re.compile(r"arm64-runner: step (\S+) done in ([0-9.]+)s")
 STEP_START = re.compile(r"^\[\s*([0-9.]+)\].*arm64-runner: step (\S+)$")
 JOURNAL_READY = re.compile(r"^\[\s*([0-9.]+)\].*arm64-runner: (?:READY|FAILED)")
+UPTIME = re.compile(r"Up ([0-9.]+) seconds")
+#: systemd starting the runner's long-running service: the runner's own svc.sh unit, or ours (JIT, emulated).
+RUNNER_SERVICE_STARTED = re.compile(
+    r"^\[\s*([0-9.]+)\].*systemd\[1\]: Started (?:actions\.runner\.\S+\.service|arm64-runner-(?:jit|emulated)\.service)"
+)
 
 
 @dataclass(frozen=True)
@@ -69,10 +79,20 @@ class BootPair:
     runner_cloud_init_seconds: float
     bare_wall_seconds: float
     runner_wall_seconds: float
+    #: Guest clock: cloud-init's start -> the runner's service started (None: no such journal line).
+    runner_active_seconds: float | None = None
+    #: Guest clock: cloud-init's start -> "finished at" on the bare disk.
+    bare_uptime_seconds: float | None = None
 
     @property
     def ratio(self) -> float:
         return self.runner_seconds / self.bare_seconds
+
+    @property
+    def active_ratio(self) -> float | None:
+        if self.runner_active_seconds is None or not self.bare_uptime_seconds:
+            return None
+        return self.runner_active_seconds / self.bare_uptime_seconds
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,23 @@ def span(lines: list[tuple[float, str]], start: str, end: str) -> float:
     if finish is None:
         raise ValueError(f"no console line after {start!r} contains {end!r}")
     return finish - begin
+
+
+def uptime_span(lines: list[tuple[float, str]], start: str, end: str) -> float | None:
+    """Guest-clock seconds between two console lines that carry cloud-init's "Up N seconds"."""
+    marks = [(text, UPTIME.search(text)) for _, text in lines]
+    begin = next((float(m.group(1)) for text, m in marks if m and start in text), None)
+    finish = next((float(m.group(1)) for text, m in marks if m and end in text), None)
+    return None if begin is None or finish is None else round(finish - begin, 1)
+
+
+def uptime_at_start(lines: list[tuple[float, str]]) -> float | None:
+    return next((float(m.group(1)) for _, text in lines if START_MARK in text and (m := UPTIME.search(text))), None)
+
+
+def runner_service_started(journal: str) -> float | None:
+    """Guest uptime at which systemd first started the runner's service in this boot's journal."""
+    return next((float(m.group(1)) for line in journal.splitlines() if (m := RUNNER_SERVICE_STARTED.match(line))), None)
 
 
 def step_timings(journal: str) -> list[tuple[str, float]]:
@@ -192,6 +229,9 @@ def boot_timings(runs: int, workdir: Path) -> list[BootTiming]:
             bare_lines = [(line.seconds, line.text) for line in bare_boot.lines]
             runner_lines = [(line.seconds, line.text) for line in runner_boot.lines]
             mark = next((m for m in marks if any(m in text for _, text in runner_lines)), marks[0])
+            journal = results[runner.name].journal(index + 1) or ""
+            start_uptime = uptime_at_start(runner_lines)
+            active_uptime = runner_service_started(journal)
             pairs.append(
                 BootPair(
                     boot=name,
@@ -202,9 +242,14 @@ def boot_timings(runs: int, workdir: Path) -> list[BootTiming]:
                     runner_cloud_init_seconds=span(runner_lines, START_MARK, RUNNER_CLOUD_INIT_END_MARK),
                     bare_wall_seconds=bare_boot.wall_seconds,
                     runner_wall_seconds=runner_boot.wall_seconds,
+                    runner_active_seconds=(
+                        None
+                        if start_uptime is None or active_uptime is None
+                        else round(active_uptime - start_uptime, 1)
+                    ),
+                    bare_uptime_seconds=uptime_span(bare_lines, START_MARK, CLOUD_INIT_END_MARK),
                 )
             )
-            journal = results[runner.name].journal(index + 1) or ""
             steps += [StepTiming(name, step, seconds) for step, seconds in step_timings(journal)]
         timings.append(BootTiming(run, pairs, steps))
     return timings
@@ -231,6 +276,22 @@ def render(timings: list[BootTiming], sizes: list[UserDataSize]) -> str:
                 ratio = statistics.median(ratios)
                 verdict = "meets" if ratio <= goal else "misses"
                 out.append(f"{boot}: median ratio {ratio:.2f} ({verdict} the {goal:.2f}x goal)")
+        out.append("")
+        out.append("runner service active (guest clock, s from cloud-init's start): bare -> 'finished at'")
+        out.append(f"{'run':>3} {'boot':<10} {'bare':>6} {'active':>7} {'ratio':>6} {'goal':>5}")
+        for t in timings:
+            for p in t.pairs:
+                if p.active_ratio is not None:
+                    out.append(
+                        f"{t.run:>3} {p.boot:<10} {p.bare_uptime_seconds:>6.1f} {p.runner_active_seconds:>7.1f}"
+                        f" {p.active_ratio:>6.2f} {p.goal:>5.2f}"
+                    )
+        for boot, goal in (("first boot", FIRST_BOOT_GOAL), ("wake boot", WAKE_GOAL)):
+            active = [r for t in timings for p in t.pairs if p.boot == boot and (r := p.active_ratio) is not None]
+            if active:
+                ratio = statistics.median(active)
+                verdict = "meets" if ratio <= goal else "misses"
+                out.append(f"{boot}: runner service active, median ratio {ratio:.2f} ({verdict} the {goal:.2f}x goal)")
         out.append("")
         out.append("bootstrap steps (s; 'fetch' runs in the background from the start, 'download' waits for it)")
         out.append(f"{'run':>3} {'boot':<10} {'step':<10} {'seconds':>8}")
@@ -272,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             "boots": [
                 {
                     "run": t.run,
-                    "pairs": [{**asdict(p), "ratio": p.ratio} for p in t.pairs],
+                    "pairs": [{**asdict(p), "ratio": p.ratio, "active_ratio": p.active_ratio} for p in t.pairs],
                     "steps": [asdict(s) for s in t.steps],
                 }
                 for t in timings

@@ -18,8 +18,11 @@ from tools.bench_boot import (
     StepTiming,
     UserDataSize,
     render,
+    runner_service_started,
     span,
     step_timings,
+    uptime_at_start,
+    uptime_span,
     user_data_sizes,
 )
 
@@ -95,3 +98,37 @@ def test_sizes_come_from_the_real_program_for_each_stack_file(tmp_path: Path) ->
         assert size.stack == stack
         assert 0 < size.gzip_bytes < size.raw_bytes
         assert size.gzip_base64_bytes == len(base64.b64encode(b"x" * size.gzip_bytes))
+
+
+BARE_CONSOLE = [
+    (20.0, "cloud-init[300]: Cloud-init v. 25.1.4 running 'init-local' at Fri, 27 Nov 2026. Up 17.5 seconds."),
+    (
+        35.0,
+        "cloud-init[410]: Cloud-init v. 25.1.4 finished at Fri, 27 Nov 2026. Datasource DataSourceNoCloud.  Up 31.0 seconds",
+    ),
+]
+WAKE_JOURNAL = """[   12.000000] h systemd[1]: Starting arm64-runner-boot.service - arm64-runner later boots...
+[   19.400000] h systemd[1]: Started actions.runner.fake.arm64-e2e-qemu-0.service - GitHub Actions Runner (fake).
+[   25.000000] h arm64-runner[900]: arm64-runner: STARTED name=arm64-e2e-qemu-0
+[   40.000000] h systemd[1]: Started actions.runner.fake.arm64-e2e-qemu-0.service - GitHub Actions Runner (fake).
+"""
+
+
+def test_runner_service_active_is_read_on_the_guest_clock() -> None:
+    """The wake path ends when systemd starts the runner's service (its first start in the boot), measured
+    from cloud-init's start on the same clock; the bare boot from start to 'finished at ... Up N seconds'."""
+    assert uptime_at_start(CONSOLE) == pytest.approx(18.2)
+    assert runner_service_started(WAKE_JOURNAL) == pytest.approx(19.4)
+    assert uptime_span(BARE_CONSOLE, START_MARK, CLOUD_INIT_END_MARK) == pytest.approx(13.5)
+    assert runner_service_started("[ 3.0] h systemd[1]: Started arm64-runner-jit.service - JIT runner.") == 3.0
+    assert runner_service_started("[ 3.0] h systemd[1]: Started arm64-runner-idle.timer - idle.") is None
+    assert uptime_span(BARE_CONSOLE[:1], START_MARK, CLOUD_INIT_END_MARK) is None
+
+
+def test_render_reports_the_runner_service_active_ratio() -> None:
+    wake = BootPair("wake boot", 1.1, 13.0, 21.0, "STARTED", 22.0, 100.0, 110.0, 14.0, 13.5)
+    first = BootPair("first boot", 1.25, 17.0, 45.0, "READY", 48.0, 120.0, 130.0, None, 17.0)
+    text = render([BootTiming(1, [first, wake])], [])
+    assert any(line.split() == ["1", "wake", "boot", "13.5", "14.0", "1.04", "1.10"] for line in text.splitlines())
+    assert "wake boot: runner service active, median ratio 1.04 (meets the 1.10x goal)" in text
+    assert "first boot: runner service active" not in text

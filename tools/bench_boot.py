@@ -42,6 +42,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -255,6 +256,18 @@ def boot_timings(runs: int, workdir: Path) -> list[BootTiming]:
     return timings
 
 
+def median_verdicts(timings: list[BootTiming], what: str, ratio_of: Callable[[BootPair], float | None]) -> list[str]:
+    """One line per boot kind: the median of its ratios against its goal."""
+    lines = []
+    for boot, goal in (("first boot", FIRST_BOOT_GOAL), ("wake boot", WAKE_GOAL)):
+        ratios = [r for t in timings for p in t.pairs if p.boot == boot and (r := ratio_of(p)) is not None]
+        if ratios:
+            ratio = statistics.median(ratios)
+            verdict = "meets" if ratio <= goal else "misses"
+            lines.append(f"{boot}: {what}median ratio {ratio:.2f} ({verdict} the {goal:.2f}x goal)")
+    return lines
+
+
 def render(timings: list[BootTiming], sizes: list[UserDataSize]) -> str:
     out = []
     if timings:
@@ -270,12 +283,7 @@ def render(timings: list[BootTiming], sizes: list[UserDataSize]) -> str:
                     f" {p.ratio:>6.2f} {p.goal:>5.2f} {p.runner_cloud_init_seconds:>18.1f}"
                     f" {p.bare_wall_seconds:>10.1f} {p.runner_wall_seconds:>12.1f}"
                 )
-        for boot, goal in (("first boot", FIRST_BOOT_GOAL), ("wake boot", WAKE_GOAL)):
-            ratios = [p.ratio for t in timings for p in t.pairs if p.boot == boot]
-            if ratios:
-                ratio = statistics.median(ratios)
-                verdict = "meets" if ratio <= goal else "misses"
-                out.append(f"{boot}: median ratio {ratio:.2f} ({verdict} the {goal:.2f}x goal)")
+        out += median_verdicts(timings, "", lambda p: p.ratio)
         out.append("")
         out.append("runner service active (guest clock, s from cloud-init's start): bare -> 'finished at'")
         out.append(f"{'run':>3} {'boot':<10} {'bare':>6} {'active':>7} {'ratio':>6} {'goal':>5}")
@@ -286,12 +294,7 @@ def render(timings: list[BootTiming], sizes: list[UserDataSize]) -> str:
                         f"{t.run:>3} {p.boot:<10} {p.bare_uptime_seconds:>6.1f} {p.runner_active_seconds:>7.1f}"
                         f" {p.active_ratio:>6.2f} {p.goal:>5.2f}"
                     )
-        for boot, goal in (("first boot", FIRST_BOOT_GOAL), ("wake boot", WAKE_GOAL)):
-            active = [r for t in timings for p in t.pairs if p.boot == boot and (r := p.active_ratio) is not None]
-            if active:
-                ratio = statistics.median(active)
-                verdict = "meets" if ratio <= goal else "misses"
-                out.append(f"{boot}: runner service active, median ratio {ratio:.2f} ({verdict} the {goal:.2f}x goal)")
+        out += median_verdicts(timings, "runner service active, ", lambda p: p.active_ratio)
         out.append("")
         out.append("bootstrap steps (s; 'fetch' runs in the background from the start, 'download' waits for it)")
         out.append(f"{'run':>3} {'boot':<10} {'step':<10} {'seconds':>8}")

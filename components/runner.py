@@ -10,7 +10,7 @@ Creates, as children of `arm64-runners:runner:Runner` `{name}`:
 
 "The instance is replaced ⇔ its registration is replaced" holds by construction, on every cloud:
 - instance ⇒ registration: the registration's `replacement_fingerprint` is a digest of the user-data
-  rendered with the hand-off address left as a placeholder, plus `RunnerHost.shape` — every other input
+  rendered with a fixed hand-off address (the registration it names does not exist yet), plus `RunnerHost.shape` — every other input
   that can replace the instance. A setting added to the stack later reaches one of the two or it cannot
   reach the instance at all.
 - registration ⇒ instance: the instance consumes the registration (AWS: the hand-off address derives from
@@ -72,7 +72,7 @@ class HostBoot(Protocol):
         ...
 
     def handoff(self, slot: RunnerSlot, registration_id: str | None) -> TokenHandoff:
-        """Where the host finds its token; `registration_id` None renders the address as a placeholder."""
+        """Where the host finds its token; with `registration_id` None, a fixed address (for the replacement key)."""
         ...
 
     def encode_user_data(self, slot: RunnerSlot, text: str) -> str:
@@ -138,7 +138,7 @@ def check_user_data(slots: Sequence[RunnerSlot], boot: HostBoot) -> None:
 
 
 def render(slot: RunnerSlot, host: HostBoot, registration_id: str | None) -> str:
-    """The slot's cloud-config; with `registration_id` None, the hand-off address is a placeholder."""
+    """The slot's cloud-config; with `registration_id` None, a fixed hand-off address (for the replacement key)."""
     return render_user_data(slot.bootstrap(host.handoff(slot, registration_id), host.variant))
 
 

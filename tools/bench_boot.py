@@ -140,16 +140,15 @@ def span(lines: list[tuple[float, str]], start: str, end: str) -> float:
     return finish - begin
 
 
+def uptime_at(lines: list[tuple[float, str]], mark: str) -> float | None:
+    """cloud-init's "Up N seconds" on the first console line containing `mark` that carries one."""
+    return next((float(m.group(1)) for _, text in lines if mark in text and (m := UPTIME.search(text))), None)
+
+
 def uptime_span(lines: list[tuple[float, str]], start: str, end: str) -> float | None:
     """Guest-clock seconds between two console lines that carry cloud-init's "Up N seconds"."""
-    marks = [(text, UPTIME.search(text)) for _, text in lines]
-    begin = next((float(m.group(1)) for text, m in marks if m and start in text), None)
-    finish = next((float(m.group(1)) for text, m in marks if m and end in text), None)
+    begin, finish = uptime_at(lines, start), uptime_at(lines, end)
     return None if begin is None or finish is None else round(finish - begin, 1)
-
-
-def uptime_at_start(lines: list[tuple[float, str]]) -> float | None:
-    return next((float(m.group(1)) for _, text in lines if START_MARK in text and (m := UPTIME.search(text))), None)
 
 
 def runner_service_started(journal: str) -> float | None:
@@ -231,7 +230,7 @@ def boot_timings(runs: int, workdir: Path) -> list[BootTiming]:
             runner_lines = [(line.seconds, line.text) for line in runner_boot.lines]
             mark = next((m for m in marks if any(m in text for _, text in runner_lines)), marks[0])
             journal = results[runner.name].journal(index + 1) or ""
-            start_uptime = uptime_at_start(runner_lines)
+            start_uptime = uptime_at(runner_lines, START_MARK)
             active_uptime = runner_service_started(journal)
             pairs.append(
                 BootPair(

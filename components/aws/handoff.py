@@ -29,8 +29,9 @@ from components.bootstrap import TokenHandoff
 from components.dynamic import DynamicResource
 
 HANDOFF_SCRIPT = "aws-ssm.sh"
-#: Stands for the generation in a render made before the registration exists (same length as a real one).
-PLACEHOLDER_GENERATION = "<generation>"
+#: The generation in a render made before the registration exists, for the replacement key (same length as a
+#: real one).
+UNMINTED_GENERATION = "<generation>"
 
 
 def generation(registration_id: str) -> str:

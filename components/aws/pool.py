@@ -24,7 +24,7 @@ import pulumi_aws as aws
 
 from components.aws.compute import PoolHost, launch_template, launch_template_inputs, runner_instance, user_data_base64
 from components.aws.handoff import (
-    PLACEHOLDER_GENERATION,
+    UNMINTED_GENERATION,
     SsmHandoff,
     generation,
     handoff_for,
@@ -93,7 +93,7 @@ class Ec2Boot:
         return self.profile.variant
 
     def parameter(self, slot: RunnerSlot, registration_id: str | None) -> str:
-        gen = generation(registration_id) if registration_id is not None else PLACEHOLDER_GENERATION
+        gen = generation(registration_id) if registration_id is not None else UNMINTED_GENERATION
         return parameter_name(self.config.stack, slot.name, gen)
 
     def handoff(self, slot: RunnerSlot, registration_id: str | None) -> TokenHandoff:

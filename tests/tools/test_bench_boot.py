@@ -21,7 +21,7 @@ from tools.bench_boot import (
     runner_service_started,
     span,
     step_timings,
-    uptime_at_start,
+    uptime_at,
     uptime_span,
     user_data_sizes,
 )
@@ -117,7 +117,7 @@ WAKE_JOURNAL = """[   12.000000] h systemd[1]: Starting arm64-runner-boot.servic
 def test_runner_service_active_is_read_on_the_guest_clock() -> None:
     """The wake path ends when systemd starts the runner's service (its first start in the boot), measured
     from cloud-init's start on the same clock; the bare boot from start to 'finished at ... Up N seconds'."""
-    assert uptime_at_start(CONSOLE) == pytest.approx(18.2)
+    assert uptime_at(CONSOLE, START_MARK) == pytest.approx(18.2)
     assert runner_service_started(WAKE_JOURNAL) == pytest.approx(19.4)
     assert uptime_span(BARE_CONSOLE, START_MARK, CLOUD_INIT_END_MARK) == pytest.approx(13.5)
     assert runner_service_started("[ 3.0] h systemd[1]: Started arm64-runner-jit.service - JIT runner.") == 3.0

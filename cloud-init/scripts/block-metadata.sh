@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Rejects traffic to the instance-metadata endpoint from the runner user and from containers, so a job
-# cannot read instance credentials or user-data. Idempotent; re-run at every boot by arm64-runner-imds.service.
+# cannot read instance credentials or user-data. Idempotent; applied at every boot by
+# arm64-runner-imds.service, which the runner's unit requires. One `-S` listing per address family says
+# what is already there (and whether Docker's DOCKER-USER chain exists): each iptables call costs a
+# netlink round trip of the whole ruleset, and this runs before the runner may start.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "${ARM64_RUNNER_LIB:-/usr/local/lib/arm64-runner}/lib.sh"
@@ -10,19 +13,27 @@ ip6t=${ARM64_RUNNER_IP6TABLES:-ip6tables}
 command -v "$ipt" >/dev/null || fail "iptables-missing"
 uid=$(id -u "$RUNNER_USER") || fail "no-user $RUNNER_USER"
 
-ensure() { # tool chain rule...: insert the rule unless already present
-  local tool=$1
-  shift
-  "$tool" -C "$@" 2>/dev/null || "$tool" -I "$@"
-}
-ensure "$ipt" OUTPUT -d 169.254.169.254/32 -m owner --uid-owner "$uid" -j REJECT || fail "iptables-owner-rule"
-if "$ipt" -n -L DOCKER-USER >/dev/null 2>&1; then
-  ensure "$ipt" DOCKER-USER -d 169.254.169.254/32 -j REJECT || fail "iptables-docker-rule"
-fi
-# AWS also serves IMDS on IPv6 (fd00:ec2::254) when enabled.
-if command -v "$ip6t" >/dev/null && "$ip6t" -n -L OUTPUT >/dev/null 2>&1; then
-  ensure "$ip6t" OUTPUT -d fd00:ec2::254/128 -m owner --uid-owner "$uid" -j REJECT || fail "ip6tables-owner-rule"
-  if "$ip6t" -n -L DOCKER-USER >/dev/null 2>&1; then
-    ensure "$ip6t" DOCKER-USER -d fd00:ec2::254/128 -j REJECT || fail "ip6tables-docker-rule"
+# block TOOL RULES ADDRESS: insert the owner rule, and the DOCKER-USER rule when that chain exists,
+# unless already present. RULES is TOOL's `-S` listing (rules print as `-A CHAIN <spec> ...`).
+block() {
+  local tool=$1 rules=$2 address=$3
+  local spec=(-d "$address" -m owner --uid-owner "$uid" -j REJECT)
+  if ! grep -qF -- "-A OUTPUT ${spec[*]}" <<<"$rules"; then
+    "$tool" -I OUTPUT "${spec[@]}" || return 1
   fi
+  if grep -qxF -- "-N DOCKER-USER" <<<"$rules" && ! grep -qF -- "-A DOCKER-USER -d $address -j REJECT" <<<"$rules"; then
+    "$tool" -I DOCKER-USER -d "$address" -j REJECT || return 2
+  fi
+}
+
+rules=$("$ipt" -S) || fail "iptables-unusable"
+rc=0
+block "$ipt" "$rules" 169.254.169.254/32 || rc=$?
+[ "$rc" != 1 ] || fail "iptables-owner-rule"
+[ "$rc" != 2 ] || fail "iptables-docker-rule"
+# AWS also serves IMDS on IPv6 (fd00:ec2::254) when enabled; a host without IPv6 filtering skips it.
+if command -v "$ip6t" >/dev/null && rules=$("$ip6t" -S 2>/dev/null); then
+  block "$ip6t" "$rules" fd00:ec2::254/128 || rc=$?
+  [ "$rc" != 1 ] || fail "ip6tables-owner-rule"
+  [ "$rc" != 2 ] || fail "ip6tables-docker-rule"
 fi

@@ -18,25 +18,30 @@ lock="$ARM64_RUNNER_RUN/bootstrap.lock"
 status_file="$ARM64_RUNNER_RUN/bootstrap.status"
 mkdir -p "$ARM64_RUNNER_STATE" "$ARM64_RUNNER_RUN"
 
-# Microseconds since the epoch, and seconds since such a stamp with one decimal.
-now_us() { local t=${EPOCHREALTIME/[.,]/}; printf '%s' "$t"; }
+# Step timing without a fork per stamp (a command substitution forks; processes are what a busy small
+# host spends its boot on). now_us VAR: microseconds since the epoch into VAR. since VAR STAMP: seconds
+# since STAMP, one decimal, into VAR.
+now_us() { printf -v "$1" '%s' "${EPOCHREALTIME/[.,]/}"; }
 since() {
-  local us=$(($(now_us) - $1))
-  printf '%d.%d' $((us / 1000000)) $((us % 1000000 / 100000))
+  local now us
+  now_us now
+  us=$((now - $2))
+  printf -v "$1" '%d.%d' $((us / 1000000)) $((us % 1000000 / 100000))
 }
 
 current_step="" unchanged=0 fetch_pid="" harden_pid=""
 # run_step NAME CMD...: one step in this shell. A failure exits (set -e) and the EXIT trap reports it
 # with the reason the step recorded (lib.sh fail writes ARM64_RUNNER_FAILURE).
 run_step() {
-  local started
-  started=$(now_us)
+  local started took
+  now_us started
   current_step=$1
   shift
   export ARM64_RUNNER_FAILURE="$ARM64_RUNNER_RUN/failure.$current_step"
   log "step $current_step"
   "$@"
-  log "step $current_step done in $(since "$started")s"
+  since took "$started"
+  log "step $current_step done in ${took}s"
 }
 
 on_exit() {
@@ -60,11 +65,12 @@ in_background() {
   shift 2
   (
     exec 9>&- # never hold the first-boot lock (bootstrap.sh await)
-    started=$(now_us)
+    now_us started
     export ARM64_RUNNER_FAILURE="$ARM64_RUNNER_RUN/failure.$step"
     log "step $name"
     "$@"
-    log "step $name done in $(since "$started")s"
+    since took "$started"
+    log "step $name done in ${took}s"
   ) &
   background_pid=$!
 }
@@ -92,10 +98,18 @@ finish_download() {
   "$ARM64_RUNNER_LIB/fetch-runner.sh" install
 }
 
-# The metadata block needs the runner user and, when the packages are installed, Docker's chain: it
-# runs beside download and register, and must be in place before the runner service starts.
+# The metadata block is arm64-runner-imds.service's (the runner's unit requires it, so every later boot
+# applies it before the runner starts). It needs the runner user and, when the packages are installed,
+# Docker's chain: started here beside download and register, joined before the service step. The
+# unit leaves its failure reason in failure.harden (its Environment=), which is this step's file.
+start_imds() {
+  "$ARM64_RUNNER_SYSTEMCTL" start arm64-runner-imds.service && return 0
+  [ -s "$ARM64_RUNNER_RUN/failure.harden" ] || fail "imds-unit-failed"
+  return 1
+}
+
 start_harden() {
-  in_background iptables harden "$ARM64_RUNNER_LIB/block-metadata.sh"
+  in_background iptables harden start_imds
   harden_pid=$background_pid
 }
 
@@ -141,7 +155,12 @@ all_steps() {
   local register=("$ARM64_RUNNER_LIB/register.sh")
   if [ "${1:-}" = --if-new ]; then register=(register_if_new); fi
   start_fetch
-  run_step packages "$ARM64_RUNNER_LIB/install-packages.sh"
+  # Images that already carry the packages (INSTALL_PACKAGES=0) do not even start the step's script.
+  if [ "${INSTALL_PACKAGES:-1}" = 1 ]; then
+    run_step packages "$ARM64_RUNNER_LIB/install-packages.sh"
+  else
+    log "packages: skipped (INSTALL_PACKAGES=${INSTALL_PACKAGES:-})"
+  fi
   run_step prepare "$ARM64_RUNNER_LIB/variant/prepare.sh"
   start_harden
   run_step download finish_download
@@ -150,7 +169,7 @@ all_steps() {
   run_step service "$ARM64_RUNNER_LIB/variant/install-service.sh"
   if [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then run_step service wait_jit_consumed; fi
   # The idle watchdog acts only once this marker exists (its content is the epoch idleness counts from).
-  [ -f "$ARM64_RUNNER_STATE/registered" ] || date +%s >"$ARM64_RUNNER_STATE/registered"
+  [ -f "$ARM64_RUNNER_STATE/registered" ] || printf '%(%s)T\n' -1 >"$ARM64_RUNNER_STATE/registered"
   ready
   run_step timers enable_units
 }
@@ -165,7 +184,7 @@ later_boot() {
   run_step service "$ARM64_RUNNER_LIB/variant/install-service.sh"
   if [ "$unchanged" = 0 ] && [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then run_step service wait_jit_consumed; fi
   # Idleness counts from this start: a woken host waits a whole idle timeout for the job that woke it.
-  date +%s >"$ARM64_RUNNER_STATE/last-busy"
+  printf '%(%s)T\n' -1 >"$ARM64_RUNNER_STATE/last-busy"
   if [ "$unchanged" = 1 ]; then
     report "STARTED name=$RUNNER_NAME (registered before; no new token in the hand-off)"
   else

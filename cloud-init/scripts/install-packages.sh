@@ -1,14 +1,10 @@
 #!/usr/bin/env bash
 # Installs what jobs need: Docker (daemon, CLI, buildx), git, curl, jq, a C toolchain, iptables; then checks
 # that `docker` reaches the daemon and `docker buildx` works, naming what is missing otherwise.
-# INSTALL_PACKAGES=0 skips it (images that already carry them, or offline test guests).
+# bootstrap.sh does not run it when INSTALL_PACKAGES=0 (images that already carry them, offline test guests).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "${ARM64_RUNNER_LIB:-/usr/local/lib/arm64-runner}/lib.sh"
-if [ "${INSTALL_PACKAGES:-1}" != 1 ]; then
-  log "packages: skipped (INSTALL_PACKAGES=${INSTALL_PACKAGES:-})"
-  exit 0
-fi
 export DEBIAN_FRONTEND=noninteractive
 apt_get() { apt-get -q -o DPkg::Lock::Timeout=600 "$@"; }
 # Installable from the configured archive (unknown and purely virtual names have no candidate).

@@ -153,7 +153,7 @@ def install_host(user_data: str, root: Path) -> Host:
         "ARM64_RUNNER_JIT_WAIT": "20",
         "RUNNER_ROOT": str(runner_root),
         "FAKE_RUNNER_UNIT_DIR": str(root / "etc/systemd/system"),
-        "FAKE_RUNNER_SYSTEMCTL": str(SHIMS / "systemctl"),
+        "ARM64_RUNNER_UNIT_DIR": str(root / "etc/systemd/system"),
     }
     return Host(root=root, env=env, runner_root=runner_root, shim_log=shim_log)
 

@@ -168,7 +168,7 @@ def test_await_returns_the_first_boot_units_status_and_log(host_factory):
     assert unit.wait(timeout=120) == 0
     assert waited.returncode == 0, waited.stdout + waited.stderr
     # The whole log, replayed into cloud-init's output (and so the console and cloud-init-output.log).
-    assert "arm64-runner: step packages" in waited.stdout and READY in waited.stdout
+    assert "arm64-runner: step register" in waited.stdout and READY in waited.stdout
     assert waited.stdout == (host.root / "var/log/arm64-runner-bootstrap.log").read_text()
 
 

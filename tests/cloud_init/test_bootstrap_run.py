@@ -49,16 +49,28 @@ def test_happy_path_registers_as_runner_user_with_token_only_in_environment(host
     assert f"User={RUNNER_USER}" in unit
     assert f"ExecStart={host.runner_root}/run.sh" in unit
 
-    # svc.sh's own calls (it reloads systemd once), then ours, after the runner service: the timers
-    # started without waiting, and one enable of every unit for later boots (symlinks, no reload).
+    # The metadata block through its unit, beside download and register; svc.sh's own calls without a
+    # daemon reload (systemctl-no-reload); after the runner service, the timers started without waiting
+    # and one enable of every unit for later boots (symlinks, no reload).
     assert host.shim("systemctl.calls").splitlines() == [
-        "daemon-reload",
-        "enable actions.runner.fake.arm64-test-default-0.service",
+        "start arm64-runner-imds.service",
+        "enable --no-reload actions.runner.fake.arm64-test-default-0.service",
         "start actions.runner.fake.arm64-test-default-0.service",
         "start --no-block arm64-runner-prune.timer arm64-runner-idle.timer",
         "enable --no-reload arm64-runner-boot.service arm64-runner-imds.service arm64-runner-prune.timer"
         " arm64-runner-idle.timer",
     ]
+    # The runner's unit requires the block: a drop-in read at its first start.
+    drop_in = host.root / "etc/systemd/system/actions.runner.fake.arm64-test-default-0.service.d"
+    assert (drop_in / "arm64-runner-imds.conf").read_text().splitlines() == [
+        "[Unit]",
+        "Requires=arm64-runner-imds.service",
+        "After=arm64-runner-imds.service",
+    ]
+    # One listing per address family, then one insert each (no Docker chain here).
+    assert host.shim("iptables.calls").splitlines()[0] == "-S"
+    assert len(host.shim("iptables.calls").splitlines()) == 2
+    assert len(host.shim("ip6tables.calls").splitlines()) == 2
     uid = pwd.getpwnam(RUNNER_USER).pw_uid
     assert host.shim("iptables.rules").splitlines() == [
         f"OUTPUT -d 169.254.169.254/32 -m owner --uid-owner {uid} -j REJECT"
@@ -130,7 +142,9 @@ def test_idle_none_installs_no_idle_timer(host_factory):
     assert host.run("bootstrap.sh").returncode == 0
     systemctl = host.shim("systemctl.calls")
     assert "arm64-runner-idle.timer" not in systemctl
-    assert "arm64-runner-imds.service" not in systemctl
+    # The unit runs (the runner's unit requires it) but blocks nothing and is not enabled on its own.
+    assert "enable --no-reload arm64-runner-boot.service arm64-runner-prune.timer\n" in systemctl
+    assert host.shim("iptables.calls") == ""
     assert "enable --no-reload arm64-runner-boot.service arm64-runner-prune.timer" in systemctl
     assert host.shim("iptables.rules") == ""
 
@@ -162,3 +176,13 @@ def _wait_for_call(host, script):
             return calls[0]
         time.sleep(0.1)
     raise AssertionError(f"{script} never ran: {host.shim('jit-run.out')}")
+
+
+def test_a_failed_metadata_block_stops_the_runner_from_starting(host_factory):
+    """The block is arm64-runner-imds.service's: its failure reason (left through the unit's environment)
+    is the harden step's, and the runner's service is never installed or started."""
+    host = host_factory()
+    result = host.run("bootstrap.sh", ARM64_RUNNER_IPTABLES="false")
+    assert result.returncode != 0
+    assert host.console().splitlines() == ["arm64-runner: FAILED step=harden reason=iptables-unusable"]
+    assert host.calls("svc.sh") == []

@@ -228,6 +228,17 @@ def test_reboot_service_back_without_second_registration(scenario_result: Scenar
     assert rc == 0 and "status: done" in status, status
 
 
+@pytest.mark.scenario(HAPPY)
+def test_reboot_runner_starts_only_once_the_metadata_block_is_in_place(scenario_result: ScenarioResult) -> None:
+    """On a later boot the runner's unit starts by itself: its drop-in makes it wait for (and require)
+    arm64-runner-imds.service, so no job can run before the block is back."""
+    journal = (scenario_result.journal(2) or "").splitlines()
+    blocked = next((i for i, line in enumerate(journal) if "Finished arm64-runner-imds.service" in line), None)
+    started = next((i for i, line in enumerate(journal) if f"Started {SERVICE}" in line), None)
+    assert blocked is not None and started is not None, "\n".join(journal[-80:])
+    assert blocked < started, (journal[blocked], journal[started])
+
+
 # -- later boots: the wake path -------------------------------------------------------------------
 
 

@@ -74,14 +74,25 @@ def _install_service(tmp_path: Path, *, ephemeral: bool) -> tuple[Path, list[str
 def test_install_service_installs_and_starts_the_emulated_unit_not_svc_sh(tmp_path: Path) -> None:
     unit_dir, systemctl = _install_service(tmp_path, ephemeral=False)
     assert (unit_dir / UNIT).read_text() == rendered_content(VARIANT / UNIT)
-    assert systemctl.count(f"enable --now {UNIT}") == 2
-    assert "daemon-reload" in systemctl
+    assert systemctl.count(f"enable --now --no-reload {UNIT}") == 2
+    # A unit file systemd has never seen needs no reload; only one replaced under it does.
+    assert "daemon-reload" not in systemctl
+
+
+def test_install_service_reloads_only_for_a_replaced_unit_file(tmp_path: Path) -> None:
+    host = install(spec(ephemeral=False), tmp_path / "host", tmp_path / "rootfs", {})
+    host.unit_dir.mkdir(parents=True, exist_ok=True)
+    (host.unit_dir / UNIT).write_text("[Service]\nExecStart=/bin/true\n")  # an older version of the unit
+    script = host.lib / "variant" / "install-service.sh"
+    subprocess.run([str(script)], env=host.env(), check=True, capture_output=True, text=True)
+    assert host.systemctl_log.read_text().splitlines() == ["daemon-reload", f"enable --now --no-reload {UNIT}"]
+    assert (host.unit_dir / UNIT).read_text() == rendered_content(VARIANT / UNIT)
 
 
 def test_install_service_uses_the_shared_jit_unit_when_ephemeral(tmp_path: Path) -> None:
     unit_dir, systemctl = _install_service(tmp_path, ephemeral=True)
     assert not (unit_dir / UNIT).exists()
-    assert systemctl.count("enable --now arm64-runner-jit.service") == 2
+    assert systemctl.count("enable --now --no-reload arm64-runner-jit.service") == 2
 
 
 def test_enter_rootfs_refuses_a_runner_directory_outside_the_tree(tmp_path: Path) -> None:

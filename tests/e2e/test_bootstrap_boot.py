@@ -229,6 +229,17 @@ def test_reboot_service_back_without_second_registration(scenario_result: Scenar
 
 
 @pytest.mark.scenario(HAPPY)
+def test_happy_runner_unit_requires_the_metadata_block_as_loaded(scenario_result: ScenarioResult) -> None:
+    """The drop-in is written before the unit's first start, so systemd loads it with the unit on the
+    first boot too (no daemon-reload anywhere)."""
+    deps = scenario_result.snapshot(1, "after-cloud-init", "runner-requires.txt") or ""
+    requires = next((line for line in deps.splitlines() if line.startswith("Requires=")), "")
+    after = next((line for line in deps.splitlines() if line.startswith("After=")), "")
+    assert "arm64-runner-imds.service" in requires.split("=", 1)[-1].split(), deps
+    assert "arm64-runner-imds.service" in after.split("=", 1)[-1].split(), deps
+
+
+@pytest.mark.scenario(HAPPY)
 def test_reboot_runner_starts_only_once_the_metadata_block_is_in_place(scenario_result: ScenarioResult) -> None:
     """On a later boot the runner's unit starts by itself: its drop-in makes it wait for (and require)
     arm64-runner-imds.service, so no job can run before the block is back."""

@@ -14,14 +14,15 @@ command -v "$ipt" >/dev/null || fail "iptables-missing"
 uid=$(id -u "$RUNNER_USER") || fail "no-user $RUNNER_USER"
 
 # block TOOL RULES ADDRESS: insert the owner rule, and the DOCKER-USER rule when that chain exists,
-# unless already present. RULES is TOOL's `-S` listing (rules print as `-A CHAIN <spec> ...`).
+# unless already present. RULES is TOOL's `-S` listing (rules print as `-A CHAIN <spec> ...`, one per
+# line); it is searched with bash patterns, no process per check.
 block() {
-  local tool=$1 rules=$2 address=$3
+  local tool=$1 rules=$'\n'$2$'\n' address=$3
   local spec=(-d "$address" -m owner --uid-owner "$uid" -j REJECT)
-  if ! grep -qF -- "-A OUTPUT ${spec[*]}" <<<"$rules"; then
+  if [[ $rules != *$'\n'"-A OUTPUT ${spec[*]}"* ]]; then
     "$tool" -I OUTPUT "${spec[@]}" || return 1
   fi
-  if grep -qxF -- "-N DOCKER-USER" <<<"$rules" && ! grep -qF -- "-A DOCKER-USER -d $address -j REJECT" <<<"$rules"; then
+  if [[ $rules == *$'\n-N DOCKER-USER\n'* && $rules != *$'\n'"-A DOCKER-USER -d $address -j REJECT"* ]]; then
     "$tool" -I DOCKER-USER -d "$address" -j REJECT || return 2
   fi
 }

@@ -30,6 +30,8 @@ CLOUD_INIT_DIR = Path(__file__).resolve().parent.parent / "cloud-init"
 LIB = "/usr/local/lib/arm64-runner"
 ETC = "/etc/arm64-runner"
 UNIT_DIR = "/etc/systemd/system"
+#: Written by write_files after everything else; bootcmd's path unit starts the bootstrap when it appears.
+WRITTEN_TRIGGER = "/run/arm64-runner/user-data-written"
 
 Variant = Literal["native", "emulated"]
 
@@ -75,6 +77,9 @@ def render_user_data(spec: BootstrapSpec, *, source_dir: Path | None = None) -> 
     entries += [_entry(f"{UNIT_DIR}/{p.name}", rendered_content(p), "0644") for p in _files(source / "units")]
     hooks = _variant_files(source, spec.variant)
     entries += [_entry(f"{LIB}/variant/{name}", rendered_content(p), _mode(p)) for name, p in hooks]
+    # Last, so that it exists only once every other file does: its appearance starts the first-boot
+    # bootstrap (the path unit bootcmd queues, cloud-init/cloud-config.yaml).
+    entries.append(_entry(WRITTEN_TRIGGER, "write_files is done: starts arm64-runner-bootstrap.service\n", "0644"))
     document["write_files"] = list(document.get("write_files") or []) + entries
     return "#cloud-config\n" + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=4096)
 

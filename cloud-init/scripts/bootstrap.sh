@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Turns a blank host into a registered, supervised runner, and brings it back at every later boot.
 #   bootstrap.sh first-boot  the first boot: the unit cloud-init's bootcmd queues, started as soon as
-#                            write_files and users are done (it overlaps the rest of cloud-init)
+#                            write_files is done (it waits for the runner user; it overlaps the rest
+#                            of cloud-init)
 #   bootstrap.sh await       cloud-init's runcmd: waits for that unit, copies its log into cloud-init's
 #                            output and exits with its status, so `cloud-init status` reports a failure
 #   bootstrap.sh boot        every later boot (arm64-runner-boot.service): asks the hand-off once; a token
@@ -150,6 +151,20 @@ enable_units() {
 
 ready() { report "READY name=$RUNNER_NAME labels=$RUNNER_LABELS"; }
 
+# The first boot starts as soon as write_files is done, and cloud-init's users module comes after it:
+# wait (bounded) for the runner user before the steps that need it. /etc/passwd is read by bash itself,
+# no process per look; a user that never comes is then the prepare hook's failure (no-user).
+await_runner_user() {
+  local i name _
+  for ((i = 1; i <= ${ARM64_RUNNER_USER_WAIT:-300} * 5; i++)); do
+    while IFS=: read -r name _; do
+      if [ "$name" = "$RUNNER_USER" ]; then return 0; fi
+    done <"${ARM64_RUNNER_PASSWD:-/etc/passwd}"
+    [ "$i" -gt 1 ] || log "waiting for cloud-init's users module (user $RUNNER_USER)"
+    sleep 0.2
+  done
+}
+
 # The register step: first boot as given, later boots with --if-new.
 all_steps() {
   local register=("$ARM64_RUNNER_LIB/register.sh")
@@ -161,6 +176,7 @@ all_steps() {
   else
     log "packages: skipped (INSTALL_PACKAGES=${INSTALL_PACKAGES:-})"
   fi
+  await_runner_user
   run_step prepare "$ARM64_RUNNER_LIB/variant/prepare.sh"
   start_harden
   run_step download finish_download
@@ -221,6 +237,9 @@ case "$mode" in
     flock 9
     mv -f "$lock.new" "$lock"
     exec >>"$log_file" 2>&1
+    # The file whose appearance started this unit (cloud-config.yaml): gone, the path unit cannot start
+    # it a second time.
+    rm -f "$ARM64_RUNNER_RUN/user-data-written"
     rm -f "$ARM64_RUNNER_RUN"/failure.*
     all_steps
     ;;

@@ -239,3 +239,25 @@ def wait_for(condition, host: Host) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"condition never met: {host.shim('jit-run.out')}")
+
+
+def test_first_boot_removes_its_trigger_and_waits_for_the_runner_user(host_factory, tmp_path):
+    """The unit starts when write_files is done, before cloud-init's users module: it deletes the file
+    that started it (the path unit must not start it twice) and waits for the runner user to appear."""
+    host = host_factory()
+    trigger = host.root / "run/arm64-runner/user-data-written"
+    trigger.parent.mkdir(parents=True, exist_ok=True)
+    trigger.write_text("written\n")
+    passwd = tmp_path / "passwd"
+    passwd.write_text("root:x:0:0::/root:/bin/bash\n")
+    unit = host.start("bootstrap.sh", "first-boot", ARM64_RUNNER_PASSWD=str(passwd))
+    log = host.root / "var/log/arm64-runner-bootstrap.log"
+    for _ in range(100):
+        if "waiting for cloud-init's users module" in (log.read_text() if log.exists() else ""):
+            break
+        time.sleep(0.1)
+    assert not trigger.exists()
+    assert host.calls("config.sh") == [] and unit.poll() is None, "went on without the runner user"
+    passwd.write_text(f"root:x:0:0::/root:/bin/bash\n{RUNNER_USER}:x:65534:65534::/nonexistent:/bin/false\n")
+    assert unit.wait(timeout=120) == 0
+    assert log.read_text().splitlines()[-3].startswith("arm64-runner: READY ")

@@ -19,6 +19,7 @@ import yaml
 
 from components.bootstrap import (
     CLOUD_INIT_DIR,
+    WRITTEN_TRIGGER,
     BootstrapSpec,
     TokenHandoff,
     gzip_base64,
@@ -98,6 +99,9 @@ def test_render_is_a_cloud_config_running_bootstrap(name):
     assert queue[:4] == ["cloud-init-per", "instance", "arm64-runner-bootstrap", "systemd-run"]
     assert queue[-3:] == ["/bin/bash", "/usr/local/lib/arm64-runner/bootstrap.sh", "first-boot"]
     assert document["runcmd"] == [["/usr/local/lib/arm64-runner/bootstrap.sh", "await"]]
+    # It starts when write_files has written its last entry, the file its path unit watches.
+    assert f"--path-property=PathExists={WRITTEN_TRIGGER}" in queue
+    assert document["write_files"][-1]["path"] == WRITTEN_TRIGGER
     runner_user = next(u for u in document["users"] if isinstance(u, dict))
     assert runner_user["name"] == "runner"
     files = files_of(user_data)

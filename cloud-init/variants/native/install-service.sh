@@ -20,7 +20,7 @@ if [ ! -f .service ]; then
   mkdir -p "$shim"
   ln -sfn "$ARM64_RUNNER_LIB/variant/systemctl-no-reload" "$shim/systemctl"
   PATH="$shim:$PATH" ./svc.sh install "$RUNNER_USER" || fail "svc.sh-install"
-  unit=$(cat .service) || fail "svc.sh-left-no-.service"
+  read -r unit <.service || fail "svc.sh-left-no-.service"
   mkdir -p "$unit_dir/$unit.d"
   printf '%s\n' "[Unit]" "Requires=arm64-runner-imds.service" "After=arm64-runner-imds.service" \
     >"$unit_dir/$unit.d/arm64-runner-imds.conf"

@@ -93,7 +93,10 @@ def test_bootstrap_reports_ready_and_installs_the_emulated_service(bootstrapped:
     assert "READY name=arm64-proof-emulated-0 labels=self-hosted,linux,ARM64,emulated" in console
     unit = host.unit_dir / "arm64-runner-emulated.service"
     assert unit.read_bytes() == (host.lib / "variant" / "arm64-runner-emulated.service").read_bytes()
-    assert "enable --now arm64-runner-emulated.service" in host.systemctl_log.read_text().splitlines()
+    systemctl = host.systemctl_log.read_text().splitlines()
+    # A unit file systemd has never seen is read at its first start: no daemon-reload on the way to READY.
+    assert "enable --now --no-reload arm64-runner-emulated.service" in systemctl
+    assert "daemon-reload" not in systemctl
     # Not the runner's own svc.sh: its unit would run the runner on the x86_64 host.
     assert calls(host.runner_root, "svc.sh") == []
 

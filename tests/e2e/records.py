@@ -47,6 +47,8 @@ def calls(result: ScenarioResult, script: str | None = None) -> list[Call]:
     names = sorted(list_dir(result.disk, CALLS_DIR) or [])
     found = []
     for name in names:
+        if name.endswith(".partial"):
+            continue  # a record being written when the guest stopped (fake-record.sh renames it when done)
         text = read_text(result.disk, f"{CALLS_DIR}/{name}")
         if text is None:
             continue

@@ -13,28 +13,23 @@ ip6t=${ARM64_RUNNER_IP6TABLES:-ip6tables}
 command -v "$ipt" >/dev/null || fail "iptables-missing"
 uid=$(id -u "$RUNNER_USER") || fail "no-user $RUNNER_USER"
 
-# block TOOL RULES ADDRESS: insert the owner rule, and the DOCKER-USER rule when that chain exists,
-# unless already present. RULES is TOOL's `-S` listing (rules print as `-A CHAIN <spec> ...`, one per
-# line); it is searched with bash patterns, no process per check.
+# block NAME TOOL RULES ADDRESS: insert the owner rule, and the DOCKER-USER rule when that chain exists,
+# unless already present; NAME (iptables, ip6tables) names a failure. RULES is TOOL's `-S` listing (rules
+# print as `-A CHAIN <spec> ...`, one per line), searched with bash patterns: no process per check.
 block() {
-  local tool=$1 rules=$'\n'$2$'\n' address=$3
+  local name=$1 tool=$2 rules=$'\n'$3$'\n' address=$4
   local spec=(-d "$address" -m owner --uid-owner "$uid" -j REJECT)
   if [[ $rules != *$'\n'"-A OUTPUT ${spec[*]}"* ]]; then
-    "$tool" -I OUTPUT "${spec[@]}" || return 1
+    "$tool" -I OUTPUT "${spec[@]}" || fail "$name-owner-rule"
   fi
   if [[ $rules == *$'\n-N DOCKER-USER\n'* && $rules != *$'\n'"-A DOCKER-USER -d $address -j REJECT"* ]]; then
-    "$tool" -I DOCKER-USER -d "$address" -j REJECT || return 2
+    "$tool" -I DOCKER-USER -d "$address" -j REJECT || fail "$name-docker-rule"
   fi
 }
 
 rules=$("$ipt" -S) || fail "iptables-unusable"
-rc=0
-block "$ipt" "$rules" 169.254.169.254/32 || rc=$?
-[ "$rc" != 1 ] || fail "iptables-owner-rule"
-[ "$rc" != 2 ] || fail "iptables-docker-rule"
+block iptables "$ipt" "$rules" 169.254.169.254/32
 # AWS also serves IMDS on IPv6 (fd00:ec2::254) when enabled; a host without IPv6 filtering skips it.
 if command -v "$ip6t" >/dev/null && rules=$("$ip6t" -S 2>/dev/null); then
-  block "$ip6t" "$rules" fd00:ec2::254/128 || rc=$?
-  [ "$rc" != 1 ] || fail "ip6tables-owner-rule"
-  [ "$rc" != 2 ] || fail "ip6tables-docker-rule"
+  block ip6tables "$ip6t" "$rules" fd00:ec2::254/128
 fi

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from components.bootstrap import WRITTEN_TRIGGER
 from tests.cloud_init.conftest import JIT_CONFIG, RUNNER_USER, TOKEN, Host, needs_root
 
 pytestmark = needs_root
@@ -245,7 +246,7 @@ def test_first_boot_removes_its_trigger_and_waits_for_the_runner_user(host_facto
     """The unit starts when write_files is done, before cloud-init's users module: it deletes the file
     that started it (the path unit must not start it twice) and waits for the runner user to appear."""
     host = host_factory()
-    trigger = host.root / "run/arm64-runner/user-data-written"
+    trigger = host.root / WRITTEN_TRIGGER.lstrip("/")
     trigger.parent.mkdir(parents=True, exist_ok=True)
     trigger.write_text("written\n")
     passwd = tmp_path / "passwd"

@@ -1,7 +1,12 @@
 """Renders a runner's cloud-init user-data from the real files under cloud-init/.
 
-`cloud-init/cloud-config.yaml` is the skeleton; every script, unit and setting is added to it as a
-`write_files` entry and the document is dumped with pyyaml. Nothing secret is ever rendered: the token
+`cloud-init/cloud-config.yaml` is the skeleton. The runner's settings (runner.env, handoff.env) are
+`write_files` entries of their own; every script, unit and hook goes into one archive entry
+(`FILES_ARCHIVE`, a tar, gzip+base64), which the first-boot unit unpacks before it starts. One entry
+instead of forty: cloud-init parses the user-data with a pure-Python YAML parser in each of its stages,
+which on a small or emulated host took seconds per stage for forty literal blocks (docs/boot-times.md).
+`host_files` is the inverse: what a host ends up with, for tests and tools. Nothing secret is ever
+rendered: the token
 reaches the host at boot through the cloud's hand-off script (see cloud-init/README.md), so the rendered
 text can be checked, sized and diffed freely — it is still wrapped in `Output.secret` by `secret_user_data`
 because clouds store user-data in clear text.
@@ -13,8 +18,10 @@ import base64
 import functools
 import gzip
 import hashlib
+import io
 import re
 import shlex
+import tarfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +39,8 @@ ETC = "/etc/arm64-runner"
 UNIT_DIR = "/etc/systemd/system"
 #: Written by write_files after everything else; bootcmd's path unit starts the bootstrap when it appears.
 WRITTEN_TRIGGER = "/run/arm64-runner/user-data-written"
+#: Every script, unit and hook, as one tar: unpacked to / by the first-boot unit (cloud-config.yaml).
+FILES_ARCHIVE = "/run/arm64-runner/files.tar"
 
 Variant = Literal["native", "emulated"]
 
@@ -62,26 +71,52 @@ class BootstrapSpec:
     install_packages: bool = True
 
 
-def render_user_data(spec: BootstrapSpec, *, source_dir: Path | None = None) -> str:
-    """The `#cloud-config` document for one runner (valid for `cloud-init schema --config-file`)."""
+def render_user_data(spec: BootstrapSpec, *, source_dir: Path | None = None, canonical: bool = False) -> str:
+    """The `#cloud-config` document for one runner (valid for `cloud-init schema --config-file`).
+
+    `canonical`: the archive base64 of the plain tar instead of its gzip, the same text whatever zlib
+    this Python links (zlib and zlib-ng compress differently): what the replacement key hashes."""
     source = source_dir or CLOUD_INIT_DIR
     _validate(spec, source)
     document: dict[str, Any] = yaml.safe_load((source / "cloud-config.yaml").read_text())
-    entries = [
-        _entry(f"{ETC}/runner.env", _env_file(runner_env(spec)), "0644"),
-        _entry(f"{ETC}/handoff.env", _env_file(dict(spec.handoff.settings)), "0600"),
+    files = [
         _entry("/etc/docker/daemon.json", (source / "files" / "daemon.json").read_text(), "0644"),
         _entry(f"{LIB}/handoff.sh", rendered_content(source / "handoff" / spec.handoff.script), "0700"),
     ]
-    entries += [_entry(f"{LIB}/{p.name}", rendered_content(p), _mode(p)) for p in _files(source / "scripts")]
-    entries += [_entry(f"{UNIT_DIR}/{p.name}", rendered_content(p), "0644") for p in _files(source / "units")]
+    files += [_entry(f"{LIB}/{p.name}", rendered_content(p), _mode(p)) for p in _files(source / "scripts")]
+    files += [_entry(f"{UNIT_DIR}/{p.name}", rendered_content(p), "0644") for p in _files(source / "units")]
     hooks = _variant_files(source, spec.variant)
-    entries += [_entry(f"{LIB}/variant/{name}", rendered_content(p), _mode(p)) for name, p in hooks]
-    # Last, so that it exists only once every other file does: its appearance starts the first-boot
-    # bootstrap (the path unit bootcmd queues, cloud-init/cloud-config.yaml).
-    entries.append(_entry(WRITTEN_TRIGGER, "write_files is done: starts arm64-runner-bootstrap.service\n", "0644"))
+    files += [_entry(f"{LIB}/variant/{name}", rendered_content(p), _mode(p)) for name, p in hooks]
+    entries = [
+        _entry(f"{ETC}/runner.env", _env_file(runner_env(spec)), "0644"),
+        _entry(f"{ETC}/handoff.env", _env_file(dict(spec.handoff.settings)), "0600"),
+        _archive_entry(files, compress=not canonical),
+        # Last, so that it exists only once every other file does: its appearance starts the first-boot
+        # bootstrap (the path unit bootcmd queues, cloud-init/cloud-config.yaml).
+        _entry(WRITTEN_TRIGGER, "write_files is done: starts arm64-runner-bootstrap.service\n", "0644"),
+    ]
     document["write_files"] = list(document.get("write_files") or []) + entries
     return "#cloud-config\n" + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=4096)
+
+
+def host_files(user_data: str) -> dict[str, dict[str, str]]:
+    """Every file a host gets from `user_data`, by path: the write_files entries, with the archive's
+    members in place of the archive (each as {"path", "permissions", "content"})."""
+    files: dict[str, dict[str, str]] = {}
+    for entry in yaml.safe_load(user_data)["write_files"]:
+        if entry["path"] != FILES_ARCHIVE:
+            files[entry["path"]] = entry
+            continue
+        data = base64.b64decode(entry["content"])
+        if entry.get("encoding") == "gz+b64":
+            data = gzip.decompress(data)
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+            for member in archive.getmembers():
+                extracted = archive.extractfile(member)
+                assert extracted is not None, f"{member.name}: not a regular file"
+                path = "/" + member.name
+                files[path] = _entry(path, extracted.read().decode(), f"{member.mode:04o}")
+    return files
 
 
 def runner_env(spec: BootstrapSpec) -> dict[str, str]:
@@ -123,7 +158,15 @@ def template_digest(variant: str = "native", *, source_dir: Path | None = None) 
 
 def gzip_base64(text: str) -> str:
     """gzip (deterministic: no timestamp) then base64, for EC2 `user_data_base64` and OCI metadata."""
-    return base64.b64encode(gzip.compress(text.encode(), compresslevel=9, mtime=0)).decode()
+    return _gzip_b64(text.encode())
+
+
+def _gzip_b64(data: bytes) -> str:
+    return _b64(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def secret_user_data(spec: BootstrapSpec) -> pulumi.Output[str]:
@@ -176,6 +219,26 @@ def _rendered_content(path: Path, _mtime_ns: int, _size: int) -> str:
     lines = text.splitlines(keepends=True)
     kept = lines[:1] + [line for line in lines[1:] if not line.lstrip().startswith(markers)]
     return "".join(kept)
+
+
+def _archive_entry(files: list[dict[str, str]], *, compress: bool) -> dict[str, str]:
+    """`files` as one tar (no directories, root-owned, fixed times: the same bytes for the same files)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        for file in files:
+            data = file["content"].encode()
+            member = tarfile.TarInfo(file["path"].lstrip("/"))
+            member.size, member.mode, member.uname, member.gname = (
+                len(data),
+                int(file["permissions"], 8),
+                "root",
+                "root",
+            )
+            archive.addfile(member, io.BytesIO(data))
+    data = buffer.getvalue()
+    if not compress:
+        return {"path": FILES_ARCHIVE, "permissions": "0600", "encoding": "b64", "content": _b64(data)}
+    return {"path": FILES_ARCHIVE, "permissions": "0600", "encoding": "gz+b64", "content": _gzip_b64(data)}
 
 
 def _env_file(values: Mapping[str, str]) -> str:

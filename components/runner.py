@@ -119,7 +119,7 @@ class Runner(pulumi.ComponentResource):
         slot, host = args.slot, args.host
         child = pulumi.ResourceOptions(parent=self)
         fingerprint = pulumi.Output.from_input(host.shape(slot)).apply(
-            lambda shape: replacement_key(render(slot, host, None), shape)
+            lambda shape: replacement_key(render(slot, host, None, canonical=True), shape)
         )
         registration = RunnerRegistration(
             f"{name}-registration",
@@ -137,9 +137,11 @@ def check_user_data(slots: Sequence[RunnerSlot], boot: HostBoot) -> None:
         boot.encode_user_data(slot, render(slot, boot, None))
 
 
-def render(slot: RunnerSlot, host: HostBoot, registration_id: str | None) -> str:
-    """The slot's cloud-config; with `registration_id` None, a fixed hand-off address (for the replacement key)."""
-    return render_user_data(slot.bootstrap(host.handoff(slot, registration_id), host.variant))
+def render(slot: RunnerSlot, host: HostBoot, registration_id: str | None, *, canonical: bool = False) -> str:
+    """The slot's cloud-config; with `registration_id` None, a fixed hand-off address and (`canonical`) its
+    files uncompressed: what the replacement key hashes, the same with any zlib."""
+    spec = slot.bootstrap(host.handoff(slot, registration_id), host.variant)
+    return render_user_data(spec, canonical=canonical)
 
 
 def replacement_key(user_data: str, shape: Mapping[str, Any]) -> str:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from components.config import limits, rules
 from components.tags import MANAGED_BY, TAG_CLOUD, TAG_IDLE_ACTION, TAG_MANAGED_BY, TAG_POOL, TAG_STACK
 
@@ -91,6 +93,30 @@ def _readable(data: bytes) -> str:
         with contextlib.suppress(OSError, EOFError):
             data = gzip.decompress(data)
     return data.decode("utf-8", errors="replace")
+
+
+#: cloud-init's write_files encodings: base64, optionally of gzip (cc_write_files).
+_BASE64_ENCODINGS = ("b64", "base64", "gz+b64", "gzip+base64", "gz+base64", "gzip+b64")
+
+
+def _encoded_contents(text: str) -> list[str]:
+    """The decoded content of every base64-encoded write_files entry of a #cloud-config (the renderer
+    ships its scripts as one such archive): a credential must not hide from the scan there."""
+    if not text.startswith("#cloud-config"):
+        return []
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    entries = document.get("write_files") if isinstance(document, dict) else None
+    decoded = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or str(entry.get("encoding", "")).lower() not in _BASE64_ENCODINGS:
+            continue
+        data = _decode_base64("".join(str(entry.get("content", "")).split()))
+        if data is not None:
+            decoded.append(_readable(data))  # gzip undone; a tar's members are plain bytes in it
+    return decoded
 
 
 def user_data_bytes(resource_type: str, props: Props) -> bytes | None:
@@ -246,7 +272,8 @@ def check_user_data(resource_type: str, props: Props, config: Mapping[str, Any])
             "(gzip it into userDataBase64)"
         )
     if payload is not None:
-        text = _readable(payload)
+        readable = _readable(payload)
+        text = "\n".join([readable, *_encoded_contents(readable)])
         problems += [f"user data contains {what}" for what, pattern in CREDENTIAL_PATTERNS if pattern.search(text)]
     return problems
 

@@ -238,8 +238,8 @@ case "$mode" in
     mv -f "$lock.new" "$lock"
     exec >>"$log_file" 2>&1
     # The file whose appearance started this unit (cloud-config.yaml): gone, the path unit cannot start
-    # it a second time.
-    rm -f "$ARM64_RUNNER_RUN/user-data-written"
+    # it a second time. The archive the unit unpacked before starting this script goes with it.
+    rm -f "$ARM64_RUNNER_RUN/user-data-written" "$ARM64_RUNNER_RUN/files.tar"
     rm -f "$ARM64_RUNNER_RUN"/failure.*
     all_steps
     ;;

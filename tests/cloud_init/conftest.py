@@ -19,9 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
-import yaml
 
-from components.bootstrap import BootstrapSpec, TokenHandoff, render_user_data
+from components.bootstrap import BootstrapSpec, TokenHandoff, host_files, render_user_data
 from components.config.model import RunnerSettings
 from tests.fixtures.fake_runner import build_tarball
 
@@ -120,9 +119,10 @@ def make_spec(tmp_path: Path, token_url: str = "http://127.0.0.1:9/token", **run
 
 
 def install_host(user_data: str, root: Path) -> Host:
-    """Write every write_files entry under `root`, like cloud-init would on a real host."""
+    """Write every file of the user-data under `root`, like cloud-init and the first-boot unit's unpacking
+    of the archive would on a real host."""
     assert user_data.startswith("#cloud-config\n")
-    for entry in yaml.safe_load(user_data)["write_files"]:
+    for entry in host_files(user_data).values():
         target = root / entry["path"].lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(entry["content"])

@@ -19,10 +19,12 @@ import yaml
 
 from components.bootstrap import (
     CLOUD_INIT_DIR,
+    FILES_ARCHIVE,
     WRITTEN_TRIGGER,
     BootstrapSpec,
     TokenHandoff,
     gzip_base64,
+    host_files,
     render_user_data,
     rendered_content,
     secret_user_data,
@@ -33,7 +35,12 @@ from components.runner_releases import ARM64_SHA256, DEFAULT_VERSION
 
 CLOUD_INIT = shutil.which("cloud-init")
 SECRET_TOKEN = "AAAAREGISTRATIONTOKENNEVERRENDERED"
-SIZE_GOAL_GZIP = 8 * 1024
+#: Issue 3's 8 KiB mark was met by the gzip'd delivery of a render whose scripts were literal blocks (7.7 KB;
+#: raw 27.5 KB). The scripts now travel as one gzip+base64 archive (cloud-init parses 2.3x less YAML in
+#: each of its stages: docs/boot-times.md); base64 of gzip does not compress again, so the delivered size
+#: grew by about 1 KB while the raw render fell to 12 KB. Both are bounded, well below EC2's 16 KiB.
+DELIVERED_BUDGET = 9 * 1024
+RAW_BUDGET = 13 * 1024
 EC2_LIMIT = 16 * 1024
 
 RUNNER = RunnerSettings(version=DEFAULT_VERSION, sha256=ARM64_SHA256[DEFAULT_VERSION])
@@ -65,7 +72,7 @@ SPECS = {
 
 
 def files_of(user_data: str) -> dict[str, dict[str, str]]:
-    return {entry["path"]: entry for entry in yaml.safe_load(user_data)["write_files"]}
+    return host_files(user_data)
 
 
 def env_of(user_data: str, path: str = "/etc/arm64-runner/runner.env") -> dict[str, str]:
@@ -195,8 +202,44 @@ def test_cloud_init_schema_accepts_render(name, tmp_path):
 @pytest.mark.parametrize("name", SPECS)
 def test_native_render_fits(name):
     user_data = render_user_data(SPECS[name])
-    assert len(gzip.compress(user_data.encode(), mtime=0)) <= SIZE_GOAL_GZIP
+    assert len(user_data.encode()) <= RAW_BUDGET
+    assert len(gzip.compress(user_data.encode(), mtime=0)) <= DELIVERED_BUDGET
     assert len(gzip_base64(user_data)) <= EC2_LIMIT
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_scripts_units_and_hooks_travel_as_one_archive_unpacked_before_the_first_boot(name):
+    user_data = render_user_data(SPECS[name])
+    document = yaml.safe_load(user_data)
+    paths = [entry["path"] for entry in document["write_files"]]
+    assert paths == ["/etc/arm64-runner/runner.env", "/etc/arm64-runner/handoff.env", FILES_ARCHIVE, WRITTEN_TRIGGER]
+    [archive] = [entry for entry in document["write_files"] if entry["path"] == FILES_ARCHIVE]
+    assert archive["encoding"] == "gz+b64"
+    # The first-boot unit unpacks it over / before the bootstrap starts, the bootstrap then deletes it.
+    [queue] = document["bootcmd"]
+    assert f"--property=ExecStartPre=/bin/tar -xmf {FILES_ARCHIVE} -C /" in queue
+    bootstrap = files_of(user_data)["/usr/local/lib/arm64-runner/bootstrap.sh"]["content"]
+    assert '"$ARM64_RUNNER_RUN/files.tar"' in bootstrap and FILES_ARCHIVE == "/run/arm64-runner/files.tar"
+    # Every script, unit and hook of the tree is in it, as rendered, with its mode.
+    files = files_of(user_data)
+    units = sorted(p.name for p in (CLOUD_INIT_DIR / "units").iterdir())
+    assert [f"/etc/systemd/system/{unit}" for unit in units] == sorted(
+        p for p in files if p.startswith("/etc/systemd/")
+    )
+    for script in (CLOUD_INIT_DIR / "scripts").iterdir():
+        entry = files[f"/usr/local/lib/arm64-runner/{script.name}"]
+        assert entry["content"] == rendered_content(script)
+        assert entry["permissions"] == ("0755" if script.stat().st_mode & 0o111 else "0644")
+
+
+def test_the_canonical_render_holds_the_same_files_without_zlib():
+    """The replacement key hashes the canonical render: the same files, the archive not compressed (zlib
+    and zlib-ng compress differently), so a plan from another machine does not replace every runner."""
+    compressed, canonical = render_user_data(REPO_SPEC), render_user_data(REPO_SPEC, canonical=True)
+    assert host_files(canonical) == host_files(compressed)
+    [archive] = [e for e in yaml.safe_load(canonical)["write_files"] if e["path"] == FILES_ARCHIVE]
+    assert archive["encoding"] == "b64"
+    assert render_user_data(REPO_SPEC, canonical=True) == canonical  # deterministic
 
 
 def test_no_token_and_no_way_to_render_one():

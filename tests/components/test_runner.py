@@ -12,12 +12,14 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
+import gzip
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from components import bootstrap
 from components.config import model
 from tests.fakes.lifecycle import Lifecycle, UpResult
 from tools.mockengine.invokes_aws import images
@@ -290,3 +292,14 @@ def test_the_walk_sees_replacements_and_quiet_changes(baselines: dict[bool, Life
         f"pool-{pool}-0-{part}" for pool in ("graviton", "qemu", "ampere") for part in ("registration", "instance")
     }
     assert not [n for n, kind in steps("arm64-runners:utilisation").items() if kind == "replace"]
+
+
+def test_another_zlib_replaces_no_registration(baselines: dict[bool, Lifecycle], monkeypatch) -> None:
+    """The archive inside the user-data is gzip'd, and zlib-ng (Fedora's zlib) compresses differently from
+    zlib: a plan from such a machine must not mint new tokens. The key hashes the canonical render."""
+    monkeypatch.setattr(bootstrap, "_gzip_b64", lambda data: bootstrap._b64(gzip.compress(data, 1, mtime=0)))
+    life = copy.copy(baselines[False])
+    life.state = copy.deepcopy(baselines[False].state)
+    with images(EXTRA_IMAGES):
+        changes = life.up(copy.deepcopy(base_values(False))).changes
+    assert not [n for n, kind in changes.items() if n.endswith("-registration") and kind != "same"], changes

@@ -12,9 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from components.bootstrap import ETC, LIB, UNIT_DIR, BootstrapSpec, render_user_data
+from components.bootstrap import ETC, LIB, UNIT_DIR, BootstrapSpec, host_files, render_user_data
 
 SHIMS = Path(__file__).parent / "shims"
 
@@ -78,9 +76,8 @@ def install(spec: BootstrapSpec, prefix: Path, rootfs: Path, settings: dict[str,
     location and the Debian mirror/suite (rootfs.sh's ROOTFS_* settings), the proof's user.
     """
     user_data = render_user_data(spec)
-    document = yaml.safe_load(user_data)
     host = InstalledHost(prefix=prefix, rootfs=rootfs, state=prefix / "state", user_data=user_data)
-    for entry in document["write_files"]:
+    for entry in host_files(user_data).values():
         target = prefix / entry["path"].lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(entry["content"])

@@ -6,9 +6,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-import yaml
-
-from components.bootstrap import LIB, BootstrapSpec, TokenHandoff, render_user_data, rendered_content
+from components.bootstrap import LIB, BootstrapSpec, TokenHandoff, host_files, render_user_data, rendered_content
 from components.config.model import BASE_LABELS, EMULATED_LABEL, RunnerSettings
 
 from .host_install import install
@@ -30,7 +28,7 @@ def spec(*, ephemeral: bool = False) -> BootstrapSpec:
 
 
 def written_files(user_data: str) -> dict[str, str]:
-    return {entry["path"]: entry["content"] for entry in yaml.safe_load(user_data)["write_files"]}
+    return {path: entry["content"] for path, entry in host_files(user_data).items()}
 
 
 def test_rendered_user_data_carries_the_emulated_hooks_over_the_native_ones() -> None:
@@ -50,8 +48,7 @@ def test_rendered_user_data_carries_the_emulated_hooks_over_the_native_ones() ->
 
 def test_every_command_of_the_unit_is_a_rendered_executable() -> None:
     user_data = render_user_data(spec())
-    document = yaml.safe_load(user_data)
-    modes = {entry["path"]: entry["permissions"] for entry in document["write_files"]}
+    modes = {path: entry["permissions"] for path, entry in host_files(user_data).items()}
     unit = written_files(user_data)[f"{LIB}/variant/{UNIT}"]
     commands = [
         shlex.split(line.split("=", 1)[1])[0]

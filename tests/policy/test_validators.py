@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import runpy
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +261,27 @@ def test_credentials_in_user_data_fail(secret: str, what: str) -> None:
     )
     oci = oci_instance(metadata={"user_data": base64.b64encode(text.encode()).decode()})
     assert f"user data contains {what}" in report(v.check_user_data, v.OCI_INSTANCE, oci)
+
+
+@pytest.mark.parametrize("encoding", ["b64", "gz+b64"])
+def test_credentials_in_an_encoded_archive_fail(encoding: str) -> None:
+    """The renderer ships its scripts as a base64 (gzip) tar in write_files: the scan decodes it."""
+    secret = "ghp_" + "a1B2" * 9
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        data = f"TOKEN={secret}\n".encode()
+        member = tarfile.TarInfo("usr/local/lib/arm64-runner/leak.sh")
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+    packed = gzip.compress(buffer.getvalue()) if encoding == "gz+b64" else buffer.getvalue()
+    text = CLOUD_CONFIG + (
+        f"write_files:\n  - path: /run/arm64-runner/files.tar\n    encoding: {encoding}\n"
+        f"    content: {base64.b64encode(packed).decode()}\n"
+    )
+    gzipped = base64.b64encode(gzip.compress(text.encode())).decode()
+    assert "user data contains a GitHub token" in report(
+        v.check_user_data, v.AWS_INSTANCE, aws_instance(userDataBase64=gzipped)
+    )
 
 
 def test_ec2_user_data_size_limit() -> None:

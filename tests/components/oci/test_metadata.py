@@ -8,6 +8,7 @@ import gzip
 import pytest
 import yaml
 
+from components.bootstrap import host_files
 from components.config.limits import OCI_METADATA_MAX_BYTES
 from components.oci.checks import OciPoolError, check_metadata_size, metadata_bytes
 from components.oci.handoff import EXPIRES_KEY, HANDOFF, TOKEN_KEY
@@ -28,9 +29,8 @@ def cloud_config(metadata):
     return text, yaml.safe_load(text)
 
 
-def written(document, path):
-    (entry,) = [f for f in document["write_files"] if f["path"] == path]
-    return entry["content"]
+def written(text, path):
+    return host_files(text)[path]["content"]
 
 
 def test_metadata_is_secret_and_within_the_oci_limit():
@@ -57,14 +57,14 @@ def test_token_goes_to_its_own_key_never_into_user_data():
 def test_user_data_installs_the_oci_hand_off_with_the_metadata_keys():
     result = run_stack("dev", stack(pool()))
     instance, _ = instance_and_registration(result)
-    _, document = cloud_config(reveal(instance.inputs["metadata"]))
-    lines = written(document, "/etc/arm64-runner/handoff.env").splitlines()
+    text, _ = cloud_config(reveal(instance.inputs["metadata"]))
+    lines = written(text, "/etc/arm64-runner/handoff.env").splitlines()
     settings = dict(line.split("=", 1) for line in lines)
     assert {k: v.strip("'") for k, v in settings.items()} == {
         "TOKEN_METADATA_KEY": TOKEN_KEY,
         "EXPIRES_METADATA_KEY": EXPIRES_KEY,
     }
-    assert "Bearer Oracle" in written(document, "/usr/local/lib/arm64-runner/handoff.sh")
+    assert "Bearer Oracle" in written(text, "/usr/local/lib/arm64-runner/handoff.sh")
     assert HANDOFF.script == "oci-metadata.sh"
 
 

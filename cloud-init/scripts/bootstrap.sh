@@ -17,7 +17,7 @@ mode=${1:-steps}
 log_file=${ARM64_RUNNER_LOG:-/var/log/arm64-runner-bootstrap.log}
 lock="$ARM64_RUNNER_RUN/bootstrap.lock"
 status_file="$ARM64_RUNNER_RUN/bootstrap.status"
-mkdir -p "$ARM64_RUNNER_STATE" "$ARM64_RUNNER_RUN"
+[ -d "$ARM64_RUNNER_STATE" ] && [ -d "$ARM64_RUNNER_RUN" ] || mkdir -p "$ARM64_RUNNER_STATE" "$ARM64_RUNNER_RUN"
 
 # Step timing without a fork per stamp (a command substitution forks; processes are what a busy small
 # host spends its boot on). now_us VAR: microseconds since the epoch into VAR. since VAR STAMP: seconds
@@ -86,7 +86,7 @@ join() {
 # The runner download and its checksum, in the background from the start: they need nothing but the
 # network, and the package installation is the long step. A failure is the download step's.
 start_fetch() {
-  in_background fetch download "$ARM64_RUNNER_LIB/fetch-runner.sh" fetch
+  in_background fetch download run_script "$ARM64_RUNNER_LIB/fetch-runner.sh" fetch
   fetch_pid=$background_pid
 }
 
@@ -96,7 +96,7 @@ finish_download() {
   local pid=$fetch_pid
   fetch_pid=""
   join "$pid"
-  "$ARM64_RUNNER_LIB/fetch-runner.sh" install
+  run_script "$ARM64_RUNNER_LIB/fetch-runner.sh" install
 }
 
 # The metadata block is arm64-runner-imds.service's (the runner's unit requires it, so every later boot
@@ -123,7 +123,7 @@ finish_harden() {
 # Later boots: register.sh --if-new leaves a configured runner as it is when the hand-off holds nothing new.
 register_if_new() {
   local rc=0
-  "$ARM64_RUNNER_LIB/register.sh" --if-new || rc=$?
+  run_script "$ARM64_RUNNER_LIB/register.sh" --if-new || rc=$?
   if [ "$rc" -eq "$ARM64_RUNNER_UNCHANGED" ]; then unchanged=1 rc=0; fi
   return "$rc"
 }
@@ -133,7 +133,7 @@ wait_jit_consumed() {
   local jit="$ARM64_RUNNER_RUN/jit" i
   for ((i = 1; i <= ${ARM64_RUNNER_JIT_WAIT:-60} * 10; i++)); do
     [ -e "$jit" ] || return 0
-    [ "$i" -eq 1 ] || sleep 0.1
+    [ "$i" -eq 1 ] || pause 0.1
   done
   rm -f "$jit"
   fail "jit-config-not-consumed"
@@ -149,25 +149,29 @@ enable_units() {
   "$ARM64_RUNNER_SYSTEMCTL" enable --no-reload "${units[@]}" "${timers[@]}" || fail "enable-failed"
 }
 
+# The reasons a previous run left (rm only when there are some).
+forget_failures() {
+  local failures=("$ARM64_RUNNER_RUN"/failure.*)
+  [ ! -e "${failures[0]}" ] || rm -f "${failures[@]}"
+}
+
 ready() { report "READY name=$RUNNER_NAME labels=$RUNNER_LABELS"; }
 
 # The first boot starts as soon as write_files is done, and cloud-init's users module comes after it:
 # wait (bounded) for the runner user before the steps that need it. /etc/passwd is read by bash itself,
 # no process per look; a user that never comes is then the prepare hook's failure (no-user).
 await_runner_user() {
-  local i name _
+  local i
   for ((i = 1; i <= ${ARM64_RUNNER_USER_WAIT:-300} * 5; i++)); do
-    while IFS=: read -r name _; do
-      if [ "$name" = "$RUNNER_USER" ]; then return 0; fi
-    done <"${ARM64_RUNNER_PASSWD:-/etc/passwd}"
+    has_entry "${ARM64_RUNNER_PASSWD:-/etc/passwd}" "$RUNNER_USER" && return 0
     [ "$i" -gt 1 ] || log "waiting for cloud-init's users module (user $RUNNER_USER)"
-    sleep 0.2
+    pause 0.2
   done
 }
 
 # The register step: first boot as given, later boots with --if-new.
 all_steps() {
-  local register=("$ARM64_RUNNER_LIB/register.sh")
+  local register=(run_script "$ARM64_RUNNER_LIB/register.sh")
   if [ "${1:-}" = --if-new ]; then register=(register_if_new); fi
   start_fetch
   # Images that already carry the packages (INSTALL_PACKAGES=0) do not even start the step's script.
@@ -177,12 +181,12 @@ all_steps() {
     log "packages: skipped (INSTALL_PACKAGES=${INSTALL_PACKAGES:-})"
   fi
   await_runner_user
-  run_step prepare "$ARM64_RUNNER_LIB/variant/prepare.sh"
+  run_step prepare run_script "$ARM64_RUNNER_LIB/variant/prepare.sh"
   start_harden
   run_step download finish_download
   run_step register "${register[@]}"
   run_step harden finish_harden
-  run_step service "$ARM64_RUNNER_LIB/variant/install-service.sh"
+  run_step service run_script "$ARM64_RUNNER_LIB/variant/install-service.sh"
   if [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then run_step service wait_jit_consumed; fi
   # The idle watchdog acts only once this marker exists (its content is the epoch idleness counts from).
   [ -f "$ARM64_RUNNER_STATE/registered" ] || printf '%(%s)T\n' -1 >"$ARM64_RUNNER_STATE/registered"
@@ -197,7 +201,7 @@ later_boot() {
     return
   fi
   run_step register register_if_new
-  run_step service "$ARM64_RUNNER_LIB/variant/install-service.sh"
+  run_step service run_script "$ARM64_RUNNER_LIB/variant/install-service.sh"
   if [ "$unchanged" = 0 ] && [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then run_step service wait_jit_consumed; fi
   # Idleness counts from this start: a woken host waits a whole idle timeout for the job that woke it.
   printf '%(%s)T\n' -1 >"$ARM64_RUNNER_STATE/last-busy"
@@ -214,7 +218,7 @@ await_first_boot() {
   local i rc
   for ((i = 1; i <= ${ARM64_RUNNER_AWAIT_SECONDS:-300} * 2; i++)); do
     [ -e "$lock" ] && break
-    sleep 0.5
+    pause 0.5
   done
   if [ ! -e "$lock" ]; then
     report "FAILED step=start reason=bootstrap-unit-never-started"
@@ -240,15 +244,15 @@ case "$mode" in
     # The file whose appearance started this unit (cloud-config.yaml): gone, the path unit cannot start
     # it a second time. The archive the unit unpacked before starting this script goes with it.
     rm -f "$ARM64_RUNNER_RUN/user-data-written" "$ARM64_RUNNER_RUN/files.tar"
-    rm -f "$ARM64_RUNNER_RUN"/failure.*
+    forget_failures
     all_steps
     ;;
   steps)
-    rm -f "$ARM64_RUNNER_RUN"/failure.*
+    forget_failures
     all_steps
     ;;
   boot)
-    rm -f "$ARM64_RUNNER_RUN"/failure.*
+    forget_failures
     later_boot
     ;;
   await) await_first_boot ;;

@@ -14,7 +14,11 @@ set -euo pipefail
 marker="$RUNNER_ROOT/.arm64-runner-sha256"
 verified="$ARM64_RUNNER_STATE/actions-runner-$RUNNER_VERSION.tar.gz"
 
-unpacked() { [ -x "$RUNNER_ROOT/config.sh" ] && [ "$(cat "$marker" 2>/dev/null)" = "$RUNNER_SHA256" ]; }
+unpacked() {
+  local digest=""
+  [ -x "$RUNNER_ROOT/config.sh" ] && [ -f "$marker" ] && read -r digest <"$marker"
+  [ "$digest" = "$RUNNER_SHA256" ]
+}
 
 fetch() {
   if unpacked; then
@@ -23,10 +27,10 @@ fetch() {
   fi
   local url="${RUNNER_DOWNLOAD_BASE%/}/v$RUNNER_VERSION/actions-runner-linux-arm64-$RUNNER_VERSION.tar.gz"
   local partial="$verified.partial" actual
-  mkdir -p "$ARM64_RUNNER_STATE"
-  rm -f "$partial"
+  [ -d "$ARM64_RUNNER_STATE" ] || mkdir -p "$ARM64_RUNNER_STATE"
+  [ ! -e "$partial" ] || rm -f "$partial"
   curl -fsSL --retry 5 --retry-delay 3 --retry-connrefused -o "$partial" "$url" || fail "download-failed url=$url"
-  actual=$(sha256sum "$partial" | cut -d' ' -f1)
+  sha256_of actual "$partial"
   if [ "$actual" != "$RUNNER_SHA256" ]; then
     rm -f "$partial"
     fail "sha256-mismatch expected=$RUNNER_SHA256 actual=$actual"
@@ -37,7 +41,7 @@ fetch() {
 install_runner() {
   if ! unpacked; then
     [ -f "$verified" ] || fail "no-verified-tarball $verified"
-    mkdir -p "$RUNNER_ROOT"
+    [ -d "$RUNNER_ROOT" ] || mkdir -p "$RUNNER_ROOT"
     tar -xzf "$verified" -C "$RUNNER_ROOT" || fail "unpack-failed"
     chown -R "$RUNNER_USER:" "$RUNNER_ROOT"
     printf '%s\n' "$RUNNER_SHA256" >"$marker"

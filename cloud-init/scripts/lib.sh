@@ -21,6 +21,37 @@ export RUNNER_USER RUNNER_ROOT
 
 log() { printf 'arm64-runner: %s\n' "$*" >&2; }
 
+# Process starts are what a small or emulated host spends its boot on (docs/boot-times.md): the helpers
+# below do in bash what would otherwise start a program.
+
+# pause SECONDS: sleep without starting sleep(1): read times out on a pipe nobody writes to.
+pause() {
+  local _
+  [ -n "${pause_fd:-}" ] || exec {pause_fd}<> <(:)
+  read -rt "$1" -u "$pause_fd" _ || true
+}
+
+# has_entry FILE NAME: FILE (/etc/passwd, /etc/group) has an entry NAME.
+has_entry() {
+  local name _
+  while IFS=: read -r name _; do
+    if [ "$name" = "$2" ]; then return 0; fi
+  done <"$1"
+  return 1
+}
+
+# run_script SCRIPT ARG...: one of our scripts in a subshell of this shell instead of a new bash; it
+# still sets its own options, reads lib.sh and exits with its own status.
+# shellcheck disable=SC1090
+run_script() { (. "$@"); }
+
+# sha256_of VAR FILE: FILE's SHA-256 (hex) into VAR ("-": stdin).
+sha256_of() {
+  local sum _
+  read -r sum _ < <(sha256sum "$2")
+  printf -v "$1" '%s' "$sum"
+}
+
 # Record why the current step fails (bootstrap.sh puts it on the FAILED line) and stop. Each step
 # has its own file (ARM64_RUNNER_FAILURE, set by bootstrap.sh), so steps running at once never mix.
 fail() {
@@ -47,7 +78,7 @@ await_apt_sources() {
       *) return 0 ;;
     esac
     [ "$i" -gt 1 ] || log "waiting for cloud-init's config stage (apt sources)"
-    sleep 0.5
+    pause 0.5
   done
 }
 

@@ -29,7 +29,7 @@ set +a
 # Later boots ask once: a wake or a reboot must not wait for a token that may never come.
 if [ "$if_new" = 1 ]; then export HANDOFF_WAIT_SECONDS=0; fi
 rc=0
-token=$("$ARM64_RUNNER_LIB/handoff.sh") || rc=$?
+token=$(run_script "$ARM64_RUNNER_LIB/handoff.sh") || rc=$?
 if [ "$rc" = 0 ] && [ -z "$token" ]; then rc=3; fi
 
 if [ "$if_new" = 1 ] && configured; then
@@ -37,7 +37,10 @@ if [ "$if_new" = 1 ] && configured; then
     log "register: the hand-off holds no new token (exit $rc); starting the runner as configured"
     exit "$ARM64_RUNNER_UNCHANGED"
   fi
-  if [ "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" = "$(cat "$used" 2>/dev/null)" ]; then
+  sha256_of digest <(printf '%s' "$token")
+  last=""
+  [ ! -f "$used" ] || read -r last <"$used"
+  if [ "$digest" = "$last" ]; then
     log "register: the hand-off holds the token already used; starting the runner as configured"
     exit "$ARM64_RUNNER_UNCHANGED"
   fi
@@ -55,7 +58,9 @@ case "$rc" in
 esac
 
 remember_token() {
-  (umask 077 && printf '%s' "$token" | sha256sum | cut -d' ' -f1 >"$used")
+  local digest
+  sha256_of digest <(printf '%s' "$token")
+  (umask 077 && printf '%s\n' "$digest" >"$used")
 }
 
 if [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then
@@ -76,7 +81,7 @@ ACTIONS_RUNNER_INPUT_TOKEN=$token "$ARM64_RUNNER_LIB/variant/run-as-runner.sh" c
 # Scrub: delete any runner log that kept the token (the runner masks it, this makes sure). The token is
 # given to grep as a pattern file on a pipe, so it never appears in grep's argv.
 if [ -d "$RUNNER_ROOT/_diag" ]; then
-  { grep -rlF -f <(printf '%s\n' "$token") "$RUNNER_ROOT/_diag" || true; } | xargs -r rm -f --
+  while IFS= read -r leaked; do rm -f -- "$leaked"; done < <(grep -rlF -f <(printf '%s\n' "$token") "$RUNNER_ROOT/_diag" || true)
 fi
 [ "$rc" -eq 0 ] || fail "config.sh-failed exit=$rc"
 [ -f "$RUNNER_ROOT/.runner" ] || fail "config.sh-left-no-.runner"

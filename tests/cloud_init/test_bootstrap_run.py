@@ -50,7 +50,7 @@ def test_happy_path_registers_as_runner_user_with_token_only_in_environment(host
     assert f"ExecStart={host.runner_root}/run.sh" in unit
 
     # The metadata block through its unit, beside download and register; svc.sh's own calls without a
-    # daemon reload (systemctl-no-reload); after the runner service, the timers started without waiting
+    # daemon reload (install-service.sh's systemctl function); after the runner service, the timers started without waiting
     # and one enable of every unit for later boots (symlinks, no reload).
     assert host.shim("systemctl.calls").splitlines() == [
         "start arm64-runner-imds.service",

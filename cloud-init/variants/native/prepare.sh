@@ -3,5 +3,5 @@
 set -euo pipefail
 # shellcheck source=/dev/null
 . "${ARM64_RUNNER_LIB:-/usr/local/lib/arm64-runner}/lib.sh"
-id -u "$RUNNER_USER" >/dev/null 2>&1 || fail "no-user $RUNNER_USER"
-if getent group docker >/dev/null; then usermod -aG docker "$RUNNER_USER"; fi
+has_entry "${ARM64_RUNNER_PASSWD:-/etc/passwd}" "$RUNNER_USER" || fail "no-user $RUNNER_USER"
+if has_entry "${ARM64_RUNNER_GROUP_FILE:-/etc/group}" docker; then usermod -aG docker "$RUNNER_USER"; fi

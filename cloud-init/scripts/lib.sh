@@ -45,11 +45,11 @@ has_entry() {
 # shellcheck disable=SC1090
 run_script() { (. "$@"); }
 
-# sha256_of VAR FILE: FILE's SHA-256 (hex) into VAR ("-": stdin).
+# sha256_of VAR FILE: FILE's SHA-256 (hex) into VAR ("-": stdin). The locals' names cannot shadow VAR.
 sha256_of() {
-  local sum _
-  read -r sum _ < <(sha256sum "$2")
-  printf -v "$1" '%s' "$sum"
+  local __sha256_of_sum __sha256_of_rest
+  read -r __sha256_of_sum __sha256_of_rest < <(sha256sum "$2")
+  printf -v "$1" '%s' "$__sha256_of_sum"
 }
 
 # Record why the current step fails (bootstrap.sh puts it on the FAILED line) and stop. Each step

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import pwd
+import subprocess
 import time
 
-from tests.cloud_init.conftest import JIT_CONFIG, RUNNER_USER, TOKEN, needs_root
+from tests.cloud_init.conftest import JIT_CONFIG, RUNNER_USER, SHIMS, TOKEN, needs_root
 
 pytestmark = needs_root
 
@@ -186,3 +187,49 @@ def test_a_failed_metadata_block_stops_the_runner_from_starting(host_factory):
     assert result.returncode != 0
     assert host.console().splitlines() == ["arm64-runner: FAILED step=harden reason=iptables-unusable"]
     assert host.calls("svc.sh") == []
+
+
+def test_prepare_refuses_a_missing_runner_user(host_factory, tmp_path):
+    """prepare reads the passwd file itself (no id(1)): a user that is not there fails the step by name."""
+    host = host_factory()
+    passwd = tmp_path / "passwd"
+    passwd.write_text("root:x:0:0:root:/root:/bin/bash\nrunnerx:x:1001:1001::/home/runnerx:/bin/bash\n")
+    result = host.run("bootstrap.sh", ARM64_RUNNER_PASSWD=str(passwd), ARM64_RUNNER_USER_WAIT="0")
+    assert result.returncode != 0
+    assert host.console().splitlines() == [f"arm64-runner: FAILED step=prepare reason=no-user {RUNNER_USER}"]
+    assert host.calls("config.sh") == []
+
+
+def test_prepare_joins_the_docker_group_only_when_there_is_one(host_factory, tmp_path):
+    host = host_factory()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "usermod").symlink_to(SHIMS / "recorder")
+    path = f"{bin_dir}:{host.env['PATH']}"
+    group = tmp_path / "group"
+    group.write_text("root:x:0:\ndockerish:x:998:\n")
+    script = host.root / "usr/local/lib/arm64-runner/variant/prepare.sh"
+    subprocess.run([str(script)], env={**host.env, "PATH": path, "ARM64_RUNNER_GROUP_FILE": str(group)}, check=True)
+    assert "usermod" not in (host.shim("recorded") or "")
+    group.write_text("root:x:0:\ndocker:x:998:\n")
+    subprocess.run([str(script)], env={**host.env, "PATH": path, "ARM64_RUNNER_GROUP_FILE": str(group)}, check=True)
+    assert host.shim("recorded").splitlines() == [f"usermod -aG docker {RUNNER_USER}"]
+
+
+def test_lib_helpers_do_what_the_programs_did(host_factory, tmp_path):
+    """pause sleeps (without sleep(1)), sha256_of matches sha256sum, has_entry matches whole names only."""
+    host = host_factory()
+    data = tmp_path / "data"
+    data.write_bytes(b"arm64-runner\n")
+    program = (
+        '. "$ARM64_RUNNER_LIB/lib.sh"; start=$EPOCHREALTIME; pause 0.3; pause 0.2; end=$EPOCHREALTIME\n'
+        'printf "%s %s\\n" "$start" "$end"\n'
+        f'sha256_of sum "{data}"; printf "%s\\n" "$sum"\n'
+        "has_entry /etc/passwd root && echo root-yes; has_entry /etc/passwd roo || echo roo-no\n"
+    )
+    out = subprocess.run(["bash", "-c", program], env=host.env, capture_output=True, text=True, check=True).stdout
+    times, digest, *entries = out.splitlines()
+    start, end = map(float, times.split())
+    assert end - start >= 0.5
+    assert digest == hashlib.sha256(b"arm64-runner\n").hexdigest()
+    assert entries == ["root-yes", "roo-no"]

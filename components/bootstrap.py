@@ -228,17 +228,12 @@ def _archive_entry(files: list[dict[str, str]], *, compress: bool) -> dict[str, 
         for file in files:
             data = file["content"].encode()
             member = tarfile.TarInfo(file["path"].lstrip("/"))
-            member.size, member.mode, member.uname, member.gname = (
-                len(data),
-                int(file["permissions"], 8),
-                "root",
-                "root",
-            )
+            member.size, member.mode = len(data), int(file["permissions"], 8)
+            member.uname = member.gname = "root"
             archive.addfile(member, io.BytesIO(data))
     data = buffer.getvalue()
-    if not compress:
-        return {"path": FILES_ARCHIVE, "permissions": "0600", "encoding": "b64", "content": _b64(data)}
-    return {"path": FILES_ARCHIVE, "permissions": "0600", "encoding": "gz+b64", "content": _gzip_b64(data)}
+    encoding, content = ("gz+b64", _gzip_b64(data)) if compress else ("b64", _b64(data))
+    return {"path": FILES_ARCHIVE, "permissions": "0600", "encoding": encoding, "content": content}
 
 
 def _env_file(values: Mapping[str, str]) -> str:

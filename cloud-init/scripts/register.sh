@@ -31,13 +31,15 @@ if [ "$if_new" = 1 ]; then export HANDOFF_WAIT_SECONDS=0; fi
 rc=0
 token=$(run_script "$ARM64_RUNNER_LIB/handoff.sh") || rc=$?
 if [ "$rc" = 0 ] && [ -z "$token" ]; then rc=3; fi
+# What is kept of a token (and compared at later boots): its SHA-256, never the token.
+digest=""
+[ "$rc" != 0 ] || sha256_of digest <(printf '%s' "$token")
 
 if [ "$if_new" = 1 ] && configured; then
   if [ "$rc" != 0 ]; then
     log "register: the hand-off holds no new token (exit $rc); starting the runner as configured"
     exit "$ARM64_RUNNER_UNCHANGED"
   fi
-  sha256_of digest <(printf '%s' "$token")
   last=""
   [ ! -f "$used" ] || read -r last <"$used"
   if [ "$digest" = "$last" ]; then
@@ -57,11 +59,7 @@ case "$rc" in
   *) fail "handoff-failed exit=$rc" ;;
 esac
 
-remember_token() {
-  local digest
-  sha256_of digest <(printf '%s' "$token")
-  (umask 077 && printf '%s\n' "$digest" >"$used")
-}
+remember_token() { (umask 077 && printf '%s\n' "$digest" >"$used"); }
 
 if [ "${RUNNER_EPHEMERAL:-0}" = 1 ]; then
   mkdir -p "$ARM64_RUNNER_RUN"

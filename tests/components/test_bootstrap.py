@@ -71,14 +71,10 @@ SPECS = {
 }
 
 
-def files_of(user_data: str) -> dict[str, dict[str, str]]:
-    return host_files(user_data)
-
-
 def env_of(user_data: str, path: str = "/etc/arm64-runner/runner.env") -> dict[str, str]:
     """Parse the KEY=value lines the way the shell would (shlex-quoted values)."""
     values = {}
-    for line in files_of(user_data)[path]["content"].splitlines():
+    for line in host_files(user_data)[path]["content"].splitlines():
         key, _, raw = line.partition("=")
         [values[key]] = shlex.split(raw) or [""]
     return values
@@ -111,7 +107,7 @@ def test_render_is_a_cloud_config_running_bootstrap(name):
     assert document["write_files"][-1]["path"] == WRITTEN_TRIGGER
     runner_user = next(u for u in document["users"] if isinstance(u, dict))
     assert runner_user["name"] == "runner"
-    files = files_of(user_data)
+    files = host_files(user_data)
     for script in ("bootstrap.sh", "lib.sh", "register.sh", "fetch-runner.sh", "idle-watchdog.sh", "handoff.sh"):
         assert f"/usr/local/lib/arm64-runner/{script}" in files
     for hook in ("env.sh", "prepare.sh", "run-as-runner.sh", "install-service.sh"):
@@ -166,7 +162,7 @@ def test_values_are_shell_quoted():
 
 def test_emulated_variant_overlays_native_hooks(tmp_path):
     tree = emulated_stub_tree(tmp_path)
-    files = files_of(render_user_data(replace(REPO_SPEC, variant="emulated"), source_dir=tree))
+    files = host_files(render_user_data(replace(REPO_SPEC, variant="emulated"), source_dir=tree))
     hooks = "/usr/local/lib/arm64-runner/variant/"
     assert "emulated-prepare" in files[hooks + "prepare.sh"]["content"]
     assert "/srv/arm64/opt/runner" in files[hooks + "env.sh"]["content"]
@@ -218,10 +214,10 @@ def test_scripts_units_and_hooks_travel_as_one_archive_unpacked_before_the_first
     # The first-boot unit unpacks it over / before the bootstrap starts, the bootstrap then deletes it.
     [queue] = document["bootcmd"]
     assert f"--property=ExecStartPre=/bin/tar -xmf {FILES_ARCHIVE} -C /" in queue
-    bootstrap = files_of(user_data)["/usr/local/lib/arm64-runner/bootstrap.sh"]["content"]
+    bootstrap = host_files(user_data)["/usr/local/lib/arm64-runner/bootstrap.sh"]["content"]
     assert '"$ARM64_RUNNER_RUN/files.tar"' in bootstrap and FILES_ARCHIVE == "/run/arm64-runner/files.tar"
     # Every script, unit and hook of the tree is in it, as rendered, with its mode.
-    files = files_of(user_data)
+    files = host_files(user_data)
     units = sorted(p.name for p in (CLOUD_INIT_DIR / "units").iterdir())
     assert [f"/etc/systemd/system/{unit}" for unit in units] == sorted(
         p for p in files if p.startswith("/etc/systemd/")

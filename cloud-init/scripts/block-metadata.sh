@@ -11,7 +11,8 @@ set -euo pipefail
 ipt=${ARM64_RUNNER_IPTABLES:-iptables}
 ip6t=${ARM64_RUNNER_IP6TABLES:-ip6tables}
 command -v "$ipt" >/dev/null || fail "iptables-missing"
-uid=$(id -u "$RUNNER_USER") || fail "no-user $RUNNER_USER"
+uid=""
+has_entry "${ARM64_RUNNER_PASSWD:-/etc/passwd}" "$RUNNER_USER" uid || fail "no-user $RUNNER_USER"
 
 # block NAME TOOL RULES ADDRESS: insert the owner rule, and the DOCKER-USER rule when that chain exists,
 # unless already present; NAME (iptables, ip6tables) names a failure. RULES is TOOL's `-S` listing (rules

@@ -122,8 +122,8 @@ finish_harden() {
 
 # Later boots: register.sh --if-new leaves a configured runner as it is when the hand-off holds nothing new.
 register_if_new() {
-  local rc=0
-  run_script "$ARM64_RUNNER_LIB/register.sh" --if-new || rc=$?
+  local rc
+  script_status rc "$ARM64_RUNNER_LIB/register.sh" --if-new
   if [ "$rc" -eq "$ARM64_RUNNER_UNCHANGED" ]; then unchanged=1 rc=0; fi
   return "$rc"
 }

@@ -31,19 +31,36 @@ pause() {
   read -rt "$1" -u "$pause_fd" _ || true
 }
 
-# has_entry FILE NAME: FILE (/etc/passwd, /etc/group) has an entry NAME.
+# has_entry FILE NAME [VAR]: FILE (/etc/passwd, /etc/group) has an entry NAME; VAR, if given, gets its
+# numeric id (the third field: uid or gid). The locals' names cannot shadow VAR.
 has_entry() {
-  local name _
-  while IFS=: read -r name _; do
-    if [ "$name" = "$2" ]; then return 0; fi
+  local __has_entry_name __has_entry_x __has_entry_id __has_entry_rest
+  while IFS=: read -r __has_entry_name __has_entry_x __has_entry_id __has_entry_rest; do
+    if [ "$__has_entry_name" = "$2" ]; then
+      [ -z "${3:-}" ] || printf -v "$3" '%s' "$__has_entry_id"
+      return 0
+    fi
   done <"$1"
   return 1
 }
 
 # run_script SCRIPT ARG...: one of our scripts in a subshell of this shell instead of a new bash; it
-# still sets its own options, reads lib.sh and exits with its own status.
+# still sets its own options, reads lib.sh and exits with its own status. Never as a condition (`if`,
+# `!`, `||`, `&&`): bash then ignores `set -e` in the whole subshell, the script's own included, and a
+# failing command would not stop the script. For its status: script_status.
 # shellcheck disable=SC1090
 run_script() { (. "$@"); }
+
+# script_status VAR SCRIPT ARG...: run_script SCRIPT, its exit status into VAR. The caller's `set -e` is
+# suspended around it (not made a condition), so the script's own `set -e` holds.
+script_status() {
+  local __script_status_e=${-//[^e]/} __script_status_rc
+  set +e
+  run_script "${@:2}"
+  __script_status_rc=$?
+  [ -z "$__script_status_e" ] || set -e
+  printf -v "$1" '%s' "$__script_status_rc"
+}
 
 # sha256_of VAR FILE: FILE's SHA-256 (hex) into VAR ("-": stdin). The locals' names cannot shadow VAR.
 sha256_of() {

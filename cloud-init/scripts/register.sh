@@ -28,8 +28,11 @@ set -a
 set +a
 # Later boots ask once: a wake or a reboot must not wait for a token that may never come.
 if [ "$if_new" = 1 ]; then export HANDOFF_WAIT_SECONDS=0; fi
-rc=0
-token=$(run_script "$ARM64_RUNNER_LIB/handoff.sh") || rc=$?
+# Not `$(run_script ...) || rc=$?`: as a condition, the hand-off's own `set -e` would be ignored (lib.sh).
+set +e
+token=$(run_script "$ARM64_RUNNER_LIB/handoff.sh")
+rc=$?
+set -e
 if [ "$rc" = 0 ] && [ -z "$token" ]; then rc=3; fi
 # What is kept of a token (and compared at later boots): its SHA-256, never the token.
 digest=""
@@ -73,8 +76,7 @@ args=(--unattended --url "$RUNNER_URL" --name "$RUNNER_NAME" --labels "$RUNNER_L
   --work _work --replace)
 if [ -n "${RUNNER_GROUP:-}" ]; then args+=(--runnergroup "$RUNNER_GROUP"); fi
 if [ "${RUNNER_DISABLE_UPDATE:-0}" = 1 ]; then args+=(--disableupdate); fi
-rc=0
-ACTIONS_RUNNER_INPUT_TOKEN=$token "$ARM64_RUNNER_LIB/variant/run-as-runner.sh" config.sh "${args[@]}" || rc=$?
+ACTIONS_RUNNER_INPUT_TOKEN=$token script_status rc "$ARM64_RUNNER_LIB/variant/run-as-runner.sh" config.sh "${args[@]}"
 
 # Scrub: delete any runner log that kept the token (the runner masks it, this makes sure). The token is
 # given to grep as a pattern file on a pipe, so it never appears in grep's argv.

@@ -226,10 +226,39 @@ def test_lib_helpers_do_what_the_programs_did(host_factory, tmp_path):
         'printf "%s %s\\n" "$start" "$end"\n'
         f'sha256_of sum "{data}"; printf "%s\\n" "$sum"\n'
         "has_entry /etc/passwd root && echo root-yes; has_entry /etc/passwd roo || echo roo-no\n"
+        'has_entry /etc/passwd root name; printf "uid=%s\\n" "$name"\n'
     )
     out = subprocess.run(["bash", "-c", program], env=host.env, capture_output=True, text=True, check=True).stdout
     times, digest, *entries = out.splitlines()
     start, end = map(float, times.split())
     assert end - start >= 0.5
     assert digest == hashlib.sha256(b"arm64-runner\n").hexdigest()
-    assert entries == ["root-yes", "roo-no"]
+    assert entries == ["root-yes", "roo-no", "uid=0"]
+
+
+def test_a_handoff_that_fails_midway_is_a_failure_not_a_token(host_factory):
+    """The hand-off runs in a subshell of register.sh (run_script): its own `set -e` must hold, so a
+    command failing before it prints anything is a failed hand-off, never a token. (As a condition,
+    `$(run_script ...) || rc=$?`, bash ignored it and the line after the failure became the token.)"""
+    host = host_factory()
+    handoff = host.lib / "handoff.sh"
+    handoff.write_text("#!/usr/bin/env bash\nset -euo pipefail\nfalse\nprintf 'NOT-A-TOKEN\\n'\n")
+    result = host.run("bootstrap.sh")
+    assert result.returncode != 0
+    assert host.console().splitlines() == ["arm64-runner: FAILED step=register reason=handoff-failed exit=1"]
+    assert host.calls("config.sh") == []
+
+
+def test_script_status_keeps_the_scripts_set_e_and_the_callers(host_factory, tmp_path):
+    """script_status: the script stops at its first failing command and its status is returned; the
+    caller's own `set -e` is back afterwards (and stays off for a caller without it)."""
+    host = host_factory()
+    script = tmp_path / "midway.sh"
+    script.write_text("set -euo pipefail\nfalse\necho after-false\n")
+    program = (
+        '. "$ARM64_RUNNER_LIB/lib.sh"; set -e\n'
+        f'script_status rc "{script}"; echo "rc=$rc flags=${{-//[^e]/}}"\n'
+        f'set +e; script_status rc "{script}"; echo "rc=$rc flags=${{-//[^e]/}}"\n'
+    )
+    done = subprocess.run(["bash", "-c", program], env=host.env, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["rc=1 flags=e", "rc=1 flags="]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,30 @@ def test_executable_scripts_are_strict(path):
 def test_bootstrap_scripts_found():
     names = {p.name for p in BOOTSTRAP}
     assert {"bootstrap.sh", "register.sh", "fetch-runner.sh", "idle-watchdog.sh", "http.sh"} <= names
+
+
+#: `run_script` (lib.sh) as a condition: `if`/`while`/`until`/`!` before it, `||`/`&&` after it on its line
+#: (its command substitution included). Bash then ignores `set -e` in the script's subshell.
+RUN_SCRIPT_AS_CONDITION = re.compile(
+    r"^\s*(?:if|elif|while|until|!)\s.*\brun_script\b|\brun_script\b[^#\n]*(?:\|\||&&)", re.MULTILINE
+)
+
+
+@pytest.mark.parametrize("path", BOOTSTRAP, ids=lambda p: str(p.relative_to(REPO)))
+def test_run_script_is_never_a_condition(path):
+    """A script run by run_script as a condition would not stop at its first failing command: use
+    script_status (or `set +e` around a command substitution) for its status."""
+    code = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))
+    assert RUN_SCRIPT_AS_CONDITION.findall(code) == []
+
+
+def test_the_condition_pattern_finds_what_it_must():
+    for line in (
+        'run_script "$x/register.sh" --if-new || rc=$?',
+        'token=$(run_script "$x/handoff.sh") || rc=$?',
+        'if run_script "$x/prepare.sh"; then :; fi',
+        'run_script a && b',
+    ):
+        assert RUN_SCRIPT_AS_CONDITION.findall(line), line
+    for line in ('run_step prepare run_script "$x/prepare.sh"', 'script_status rc "$x/register.sh" --if-new'):
+        assert not RUN_SCRIPT_AS_CONDITION.findall(line), line

@@ -74,7 +74,7 @@ def test_the_condition_pattern_finds_what_it_must():
         'run_script "$x/register.sh" --if-new || rc=$?',
         'token=$(run_script "$x/handoff.sh") || rc=$?',
         'if run_script "$x/prepare.sh"; then :; fi',
-        'run_script a && b',
+        "run_script a && b",
     ):
         assert RUN_SCRIPT_AS_CONDITION.findall(line), line
     for line in ('run_step prepare run_script "$x/prepare.sh"', 'script_status rc "$x/register.sh" --if-new'):

@@ -334,3 +334,19 @@ def test_compacting_never_changes_what_a_script_does(path):
     compacted = rendered_content(path)
     assert _as_parsed_by_bash(compacted) == _as_parsed_by_bash(path.read_text())
     assert len(compacted) <= len(path.read_text())
+
+
+def test_the_runners_path_gets_the_cpu_first_while_the_system_starts_up():
+    """The first-boot bootstrap, the metadata block (every boot) and the later-boot unit: StartupCPUWeight
+    above systemd's default of 100, so cloud-init's later stages and systemd's units do not halve it."""
+    user_data = render_user_data(SPECS["repo"])
+    [queue] = yaml.safe_load(user_data)["bootcmd"]
+    files = host_files(user_data)
+    weights = {
+        "bootstrap (transient)": [arg.removeprefix("--property=") for arg in queue if "CPUWeight" in arg],
+        **{
+            unit: [line for line in files[f"/etc/systemd/system/{unit}"]["content"].splitlines() if "CPUWeight" in line]
+            for unit in ("arm64-runner-imds.service", "arm64-runner-boot.service")
+        },
+    }
+    assert weights == {key: ["StartupCPUWeight=1000"] for key in weights}
